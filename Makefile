@@ -1,0 +1,41 @@
+# Two commands for a fresh machine: `make demo` and `make test` (see README.md).
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+STAMP := $(VENV)/.installed
+DEMO ?= go to ready, then open the gripper
+
+.PHONY: install demo test test-unit test-ros test-system bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): setup.py setup.cfg requirements.txt requirements-nodeps.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install torch==2.13.0
+	$(PIP) install -r requirements.txt
+	$(PIP) install --no-deps -r requirements-nodeps.txt
+	$(PIP) install --no-deps --no-build-isolation -e .
+	touch $@
+
+demo: install
+	$(VENV)/bin/llm-mas-ros run "$(DEMO)" --json
+
+test: install
+	$(PY) -m pytest -q test
+
+test-unit: install
+	$(PY) -m pytest -q test/unit
+
+test-ros: install
+	$(PY) -m pytest -q test/ros
+
+test-system: install
+	$(PY) -m pytest -q test/system
+
+bench: install
+	$(VENV)/bin/llm-mas-ros bench --json
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

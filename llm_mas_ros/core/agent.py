@@ -1,0 +1,259 @@
+"""Agents without ROS: goal handling, state machine and one batched control step for a group.
+
+A ROS shell feeds an `AgentGroup` with joint states, goals and e-stops (callbacks only store),
+calls `step(now)` once per control tick and publishes the commands and statuses it returns.
+Time `now` is in seconds on the caller's monotonic clock (CLOCK_MONOTONIC is host-wide on
+Linux, so stamps from several processes on one machine compare directly).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from .errors import SubgoalError
+from .language import parse_subgoal
+from .motion import Motion, plan_motion
+from .policy import MinimumJerkPolicy, Observation, Policy
+from .robot import Agent, RobotModel
+
+
+class AgentState(str, Enum):
+    WAITING = "waiting"  # no joint state seen yet
+    IDLE = "idle"  # holding, no goal yet
+    MOVING = "moving"
+    DONE = "done"  # last goal reached; holding there
+    HOLDING = "holding"  # asked to hold, or stopped after an error
+    ERROR = "error"  # last goal rejected or failed; holding, `error` says why
+    ESTOP = "estop"  # emergency stop active: frozen, goals refused
+
+
+class Level(int, Enum):
+    """diagnostic_msgs/DiagnosticStatus levels."""
+
+    OK = 0
+    WARN = 1
+    ERROR = 2
+    STALE = 3
+
+
+@dataclass(frozen=True)
+class AgentStatus:
+    """What an agent reports on /diagnostics. `goal_count` counts goals received, so a planner can
+    tell the status of its own goal from an older one; times are on the monotonic clock (s)."""
+
+    name: str
+    state: AgentState
+    level: Level
+    message: str
+    goal: str
+    goal_count: int
+    target: float | None
+    position: float
+    progress: float
+    error: str
+    goal_received_at: float | None
+    first_command_at: float | None
+
+
+class AgentCore:
+    """One agent's goal, motion and state. Positions in rad or m, times in s."""
+
+    def __init__(self, agent: Agent, robot: RobotModel) -> None:
+        self.agent = agent
+        self.robot = robot
+        self.tolerance = robot.control.tolerance(agent.joint)
+        self.state = AgentState.WAITING
+        self.position = math.nan
+        self.velocity = 0.0
+        self.last_state_at = -math.inf
+        self.command = math.nan
+        self.motion = Motion(math.nan)
+        self.segment = 0
+        self.segment_started_at = 0.0
+        self.goal = ""
+        self.goal_count = 0
+        self.error = ""
+        self.goal_received_at: float | None = None
+        self.first_command_at: float | None = None
+        self.estop = False
+
+    # -- inputs -------------------------------------------------------------------------------
+    def observe(self, position: float, velocity: float, now: float) -> None:
+        self.position, self.velocity, self.last_state_at = position, velocity, now
+        if self.state is AgentState.WAITING:
+            self._hold(position, AgentState.IDLE, now)
+
+    def receive_goal(self, text: object, now: float) -> None:
+        """Accept a goal or refuse it with a reason; a refused goal leaves the joint holding."""
+        self.goal_count += 1
+        self.goal = text if isinstance(text, str) else repr(text)
+        self.goal_received_at, self.first_command_at = now, None
+        try:
+            self._start(text, now)
+        except SubgoalError as error:
+            self._refuse(str(error), now)
+
+    def set_estop(self, active: bool, now: float) -> None:
+        if active and not self.estop:
+            self.estop = True
+            self._hold(self._here(), AgentState.ESTOP, now)
+        elif not active and self.estop:
+            self.estop = False
+            self._hold(self._here(), AgentState.HOLDING, now)
+
+    # -- control --------------------------------------------------------------------------------
+    def is_stale(self, now: float) -> bool:
+        return now - self.last_state_at > self.robot.control.state_timeout_s
+
+    def fill(self, row: int, observation: Observation, now: float) -> None:
+        """Write this agent's row of the batched observation."""
+        segments = self.motion.segments
+        if self.segment < len(segments):
+            start = self.motion.start if self.segment == 0 else segments[self.segment - 1].target
+            target, duration = segments[self.segment].target, segments[self.segment].duration_s
+        else:
+            start = target = self.motion.target
+            duration = 0.0
+        observation.position[row] = self.position
+        observation.velocity[row] = self.velocity
+        observation.segment_start[row] = start
+        observation.segment_target[row] = target
+        observation.elapsed_s[row] = now - self.segment_started_at
+        observation.duration_s[row] = duration
+
+    def after_command(self, command: float, now: float) -> None:
+        """Record the command sent this tick and advance segments / detect completion."""
+        self.command = command
+        if self.first_command_at is None and self.state is AgentState.MOVING:
+            self.first_command_at = now
+        segments = self.motion.segments
+        while self.segment < len(segments) and \
+                now - self.segment_started_at >= segments[self.segment].duration_s:
+            self.segment_started_at += segments[self.segment].duration_s
+            self.segment += 1
+        if self.state is AgentState.MOVING and self.segment >= len(segments):
+            self._check_arrival(now)
+
+    def lose_state(self, now: float) -> None:
+        """No joint state for too long: stop where we last commanded and say so."""
+        if self.state in (AgentState.MOVING, AgentState.IDLE, AgentState.DONE, AgentState.HOLDING):
+            age = now - self.last_state_at
+            reason = "no joint state" if math.isinf(age) else f"no joint state for {age:.2f} s"
+            self.error = f"{reason}: holding"
+            self._hold(self._here(), AgentState.ERROR, now)
+
+    # -- report ---------------------------------------------------------------------------------
+    def status(self, now: float) -> AgentStatus:
+        level = {
+            AgentState.WAITING: Level.WARN, AgentState.ERROR: Level.ERROR,
+            AgentState.ESTOP: Level.WARN,
+        }.get(self.state, Level.OK)
+        if self.state is not AgentState.WAITING and self.is_stale(now):
+            level = Level.STALE if self.state is AgentState.ERROR else Level.WARN
+        message = self.state.value if not self.error or self.state is not AgentState.ERROR \
+            else f"error: {self.error}"
+        return AgentStatus(
+            name=self.agent.name, state=self.state, level=level, message=message,
+            goal=self.goal, goal_count=self.goal_count,
+            target=None if math.isnan(self.motion.target) else self.motion.target,
+            position=self.position, progress=self._progress(now), error=self.error,
+            goal_received_at=self.goal_received_at, first_command_at=self.first_command_at,
+        )
+
+    # -- internals ------------------------------------------------------------------------------
+    def _here(self) -> float:
+        """Where to hold: the last command if one was sent (no jump), else the measured position."""
+        return self.command if math.isfinite(self.command) else self.position
+
+    def _hold(self, position: float, state: AgentState, now: float) -> None:
+        self.motion = Motion(position)
+        self.segment, self.segment_started_at = 0, now
+        self.state = state
+
+    def _start(self, text: object, now: float) -> None:
+        if self.estop:
+            raise SubgoalError("emergency stop is active: goal refused")
+        if math.isnan(self.position):
+            raise SubgoalError("no joint state received yet: cannot move")
+        if self.is_stale(now):
+            raise SubgoalError("joint state is stale: cannot move")
+        goal = parse_subgoal(text, self.agent, self.robot.poses)
+        motion = plan_motion(goal, self.agent, self._here(), self.robot)
+        self.error = "; ".join(motion.notes)
+        self.motion, self.segment, self.segment_started_at = motion, 0, now
+        self.state = AgentState.MOVING if motion.segments else AgentState.HOLDING
+
+    def _refuse(self, reason: str, now: float) -> None:
+        self.error = reason
+        state = AgentState.ESTOP if self.estop else AgentState.ERROR
+        if math.isnan(self.position):
+            self.state = AgentState.ERROR if state is AgentState.ERROR else state
+            return
+        self._hold(self._here(), state, now)
+
+    def _check_arrival(self, now: float) -> None:
+        error = abs(self.position - self.motion.target)
+        if error <= self.tolerance:
+            self.state = AgentState.DONE
+        elif now - self.segment_started_at > self.robot.control.settle_timeout_s:
+            unit = self.agent.joint.unit
+            self.error = (f"did not reach target: still {error:.4f} {unit} away "
+                          f"{self.robot.control.settle_timeout_s:g} s after the motion ended")
+            self.state = AgentState.ERROR
+
+    def _progress(self, now: float) -> float:
+        if self.state is AgentState.DONE:
+            return 1.0
+        total = self.motion.duration_s
+        if self.state is not AgentState.MOVING or total <= 0:
+            return 0.0
+        done = sum(s.duration_s for s in self.motion.segments[:self.segment])
+        return float(min(1.0, (done + now - self.segment_started_at) / total))
+
+
+class AgentGroup:
+    """All agents of one process: one observation, ONE policy call per tick."""
+
+    def __init__(self, agents: Sequence[Agent], robot: RobotModel, policy: Policy | None = None):
+        self.cores = [AgentCore(agent, robot) for agent in agents]
+        self.policy = policy or MinimumJerkPolicy()
+        self.observation = Observation.zeros(len(self.cores))
+        self.observation.lower[:] = [a.joint.lower for a in agents]
+        self.observation.upper[:] = [a.joint.upper for a in agents]
+        self.period_s = 1.0 / robot.control.rate_hz
+        self.last_step_at = -math.inf
+
+    def core(self, name: str) -> AgentCore:
+        for core in self.cores:
+            if core.agent.name == name:
+                return core
+        raise KeyError(name)
+
+    def due(self, now: float) -> bool:
+        """True when a control tick is due (allowing 10% early, since states arrive jittered)."""
+        return now - self.last_step_at >= 0.9 * self.period_s
+
+    def step(self, now: float) -> np.ndarray | None:
+        """Commands (one per agent, rad or m) for this tick, or None when no agent can act."""
+        active = [core for core in self.cores if core.state is not AgentState.WAITING]
+        if not active:
+            return None
+        for core in active:
+            if core.is_stale(now):
+                core.lose_state(now)
+        for row, core in enumerate(self.cores):
+            core.fill(row, self.observation, now)
+        commands = self.policy.act(self.observation)
+        for row, core in enumerate(self.cores):
+            if core.state is not AgentState.WAITING:
+                core.after_command(float(commands[row]), now)
+        self.last_step_at = now
+        return commands
+
+    def statuses(self, now: float) -> list[AgentStatus]:
+        return [core.status(now) for core in self.cores]

@@ -1,0 +1,251 @@
+"""The agent language: what one agent understands, e.g. 'move to 45 degrees in 1.5 s, gently'.
+
+Skills:   move to X | move by X | open [to X] | close | hold | <pose name> | wave [by X] [N times]
+Numbers:  digits with a unit (deg, degrees, °, rad, m, cm, mm, %); a bare number is degrees for
+          a revolute joint and millimetres for a prismatic one. '%' is a share of the joint range.
+Timing:   'in|over|within N s'; style words slowly / gently / quickly (and common synonyms).
+
+Filler verbs ('bend', 'rotate', 'go', ...) and articles are allowed; any other word is an error,
+because an agent that guesses moves a real joint. Parsing yields a `Subgoal` in SI units.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from .errors import SubgoalError
+from .quantities import UNITS, Quantity, find_quantities, format_number
+from .robot import Agent
+
+MAX_GOAL_CHARS = 300
+
+
+class Skill(str, Enum):
+    MOVE_TO = "move to"
+    MOVE_BY = "move by"
+    OPEN = "open"
+    CLOSE = "close"
+    HOLD = "hold"
+    POSE = "pose"
+    WAVE = "wave"
+
+
+STYLE_WORDS = {
+    **dict.fromkeys(("slowly", "slow", "slower", "leisurely"), "slowly"),
+    **dict.fromkeys(("gently", "gentle", "carefully", "careful", "softly", "smoothly"), "gently"),
+    **dict.fromkeys(("quickly", "quick", "fast", "rapidly", "swiftly", "briskly"), "quickly"),
+}
+HOLD_WORDS = frozenset({"hold", "stop", "halt", "freeze", "stay", "keep"})
+OPEN_WORDS = frozenset({"open", "release", "widen"})
+CLOSE_WORDS = frozenset({"close", "shut", "grip", "grasp", "clamp"})
+WAVE_WORDS = frozenset({"wave", "waggle", "wiggle", "shake"})
+FILLER_WORDS = frozenset({
+    "move", "go", "goes", "set", "put", "bring", "bend", "rotate", "turn", "swing", "spin",
+    "twist", "roll", "tilt", "pitch", "yaw", "drive", "send", "return", "come", "please",
+    "the", "a", "an", "joint", "position", "angle", "pose", "posture", "it", "its", "your", "fully",
+    "all", "way", "now", "then", "of", "at", "up", "back", "itself", "still", "there", "in",
+    "place", "where", "is", "and", "with", "motion", "movement", "speed",
+})
+DIRECTION_WORDS = {"to": Skill.MOVE_TO, "towards": Skill.MOVE_TO, "toward": Skill.MOVE_TO,
+                   "by": Skill.MOVE_BY}
+DURATION_RE = re.compile(
+    r"\b(?:in|over|within|during|taking)\s+(?P<number>[-+]?(?:\d+(?:\.\d*)?|\.\d+))\s*"
+    r"(?P<unit>seconds|second|secs|sec|s)\b"
+)
+TIMES_RE = re.compile(r"\b(?P<count>\d+)\s*(?:times|x)\b|\b(?P<word>once|twice|thrice)\b")
+_COUNT_WORDS = {"once": 1, "twice": 2, "thrice": 3}
+MAX_DURATION_S = 120.0
+MAX_WAVES = 10
+
+
+@dataclass(frozen=True)
+class Subgoal:
+    """A parsed goal for one agent. `value` is SI (rad or m): the target for MOVE_TO, the offset
+    for MOVE_BY, the amplitude for WAVE; `pose` names a pose for POSE."""
+
+    skill: Skill
+    value: float | None = None
+    pose: str | None = None
+    duration_s: float | None = None
+    style: str | None = None
+    repetitions: int = 1
+
+
+def normalize(text: str) -> str:
+    """Lower-case, '°' spelled out, punctuation and runs of spaces reduced to single spaces."""
+    text = text.lower().replace("°", " deg ").replace("_", " ")
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,000 -> 1000
+    text = re.sub(r"[^a-z0-9.%+\-\s]", " ", text)
+    text = re.sub(r"(?<![\d])\.|\.(?!\d)", " ", text)  # sentence dots, not decimal points
+    return " ".join(text.split())
+
+
+def _check_text(text: object) -> str:
+    if not isinstance(text, str):
+        raise SubgoalError(f"a goal must be text, got {type(text).__name__}")
+    if not text.strip():
+        raise SubgoalError("empty goal")
+    if len(text) > MAX_GOAL_CHARS:
+        raise SubgoalError(f"goal is {len(text)} characters long; at most {MAX_GOAL_CHARS} are accepted")
+    if any(not ch.isprintable() for ch in text):
+        raise SubgoalError("goal contains control characters")
+    return normalize(text)
+
+
+def _take_duration(text: str) -> tuple[float | None, str]:
+    matches = list(DURATION_RE.finditer(text))
+    if not matches:
+        return None, text
+    if len(matches) > 1:
+        raise SubgoalError("goal states more than one duration")
+    duration = float(matches[0].group("number"))
+    if not 0.0 < duration <= MAX_DURATION_S:
+        raise SubgoalError(f"duration must be in (0, {MAX_DURATION_S:g}] s, got {duration:g} s")
+    return duration, DURATION_RE.sub(" ", text)
+
+
+def _take_repetitions(text: str) -> tuple[int | None, str]:
+    match = TIMES_RE.search(text)
+    if not match:
+        return None, text
+    count = int(match.group("count")) if match.group("count") else _COUNT_WORDS[match.group("word")]
+    if not 1 <= count <= MAX_WAVES:
+        raise SubgoalError(f"can wave 1 to {MAX_WAVES} times, not {count}")
+    return count, TIMES_RE.sub(" ", text, count=1)
+
+
+def _take_style(words: list[str]) -> tuple[str | None, list[str]]:
+    styles = {STYLE_WORDS[w] for w in words if w in STYLE_WORDS}
+    if len(styles) > 1:
+        raise SubgoalError(f"conflicting style words: {', '.join(sorted(styles))}")
+    return (styles.pop() if styles else None), [w for w in words if w not in STYLE_WORDS]
+
+
+def _to_si(quantity: Quantity, agent: Agent, relative: bool) -> float:
+    """The number in the joint's SI unit; a bare number is deg (revolute) or mm (prismatic)."""
+    joint = agent.joint
+    wanted = "length" if joint.kind == "prismatic" else "angle"
+    unit = quantity.unit or ("mm" if wanted == "length" else "deg")
+    dimension, factor = UNITS[unit]
+    if dimension == "fraction":
+        if not (math.isfinite(joint.lower) and math.isfinite(joint.upper)):
+            raise SubgoalError(f"{joint.name} has no finite range, so percentages mean nothing")
+        span = (joint.upper - joint.lower) * quantity.value * factor
+        return span if relative else joint.lower + span
+    if dimension != wanted:
+        raise SubgoalError(
+            f"{agent.name} moves by {'length' if wanted == 'length' else 'angle'}; "
+            f"{format_number(quantity.value)} {unit} is a {dimension}"
+        )
+    return quantity.value * factor
+
+
+def _single_quantity(text: str) -> Quantity | None:
+    quantities = [q for q in find_quantities(text) if q.dimension != "time"]
+    if len(quantities) > 1:
+        raise SubgoalError("goal states more than one target; send one goal per motion")
+    return quantities[0] if quantities else None
+
+
+def parse_subgoal(text: object, agent: Agent, poses: Iterable[str] = ()) -> Subgoal:
+    """Parse one agent's goal; SubgoalError says exactly what is not understood."""
+    clean = _check_text(text)
+    duration, clean = _take_duration(clean)
+    repetitions, clean = _take_repetitions(clean)
+    quantity = _single_quantity(clean)
+    if quantity is not None:
+        clean = clean[:quantity.start] + " " + clean[quantity.end:]
+    style, words = _take_style(clean.split())
+    words = [w for w in words if w not in ("+", "-")]
+    skill, pose = _skill_from_words(words, agent, set(poses))
+    return _assemble(skill, pose, quantity, agent, duration, style, repetitions)
+
+
+def _skill_from_words(words: list[str], agent: Agent, poses: set[str]) -> tuple[Skill | None, str | None]:
+    skills: list[Skill] = []
+    pose_words = [w for w in words if w in poses]
+    for word in words:
+        if word in HOLD_WORDS:
+            skills.append(Skill.HOLD)
+        elif word in OPEN_WORDS:
+            skills.append(Skill.OPEN)
+        elif word in CLOSE_WORDS:
+            skills.append(Skill.CLOSE)
+        elif word in WAVE_WORDS:
+            skills.append(Skill.WAVE)
+        elif word in DIRECTION_WORDS:
+            skills.append(DIRECTION_WORDS[word])
+        elif word not in FILLER_WORDS and word not in poses:
+            raise SubgoalError(f"{agent.name} does not understand {word!r}")
+    if pose_words:
+        if len(set(pose_words)) > 1:
+            raise SubgoalError(f"goal names several poses: {', '.join(sorted(set(pose_words)))}")
+        skills = [s for s in skills if s is not Skill.MOVE_TO] + [Skill.POSE]
+    distinct = list(dict.fromkeys(skills))
+    # 'open to 20 mm' and 'wave by 10 degrees': the action word wins over its preposition.
+    for action in (Skill.OPEN, Skill.CLOSE, Skill.WAVE):
+        if action in distinct:
+            distinct = [s for s in distinct if s not in (Skill.MOVE_TO, Skill.MOVE_BY)]
+    if len(distinct) > 1:
+        names = ", ".join(s.value for s in distinct)
+        raise SubgoalError(f"goal mixes several skills ({names}); send one at a time")
+    return (distinct[0] if distinct else None), (pose_words[0] if pose_words else None)
+
+
+def _assemble(skill: Skill | None, pose: str | None, quantity: Quantity | None, agent: Agent,
+              duration: float | None, style: str | None, repetitions: int | None) -> Subgoal:
+    if repetitions is not None and skill is not Skill.WAVE:
+        raise SubgoalError("only 'wave' can be repeated")
+    if skill is None:
+        if quantity is None:
+            raise SubgoalError(f"{agent.name} found no skill or target in the goal")
+        skill = Skill.MOVE_TO
+    if skill in (Skill.HOLD, Skill.CLOSE, Skill.POSE) and quantity is not None:
+        raise SubgoalError(f"'{skill.value}' takes no number")
+    if skill in (Skill.OPEN, Skill.CLOSE) and agent.kind != "gripper":
+        raise SubgoalError(f"{agent.name} is not a gripper: it cannot {skill.value}")
+    if skill in (Skill.MOVE_TO, Skill.MOVE_BY) and quantity is None:
+        raise SubgoalError(f"'{skill.value}' needs a number with a unit, e.g. '45 degrees'")
+    if skill is Skill.HOLD and duration is not None:
+        raise SubgoalError("'hold' takes no duration")
+    value = None
+    if quantity is not None:
+        relative = skill in (Skill.MOVE_BY, Skill.WAVE)
+        value = _to_si(quantity, agent, relative)
+        if skill is Skill.OPEN:
+            skill = Skill.MOVE_TO  # 'open to 20 mm' is a move to 20 mm
+        if skill is Skill.WAVE:
+            value = abs(value)
+    return Subgoal(skill=skill, value=value, pose=pose, duration_s=duration, style=style,
+                   repetitions=repetitions or (2 if skill is Skill.WAVE else 1))
+
+
+def quantity_text(value: float, agent: Agent) -> str:
+    """An SI value in the agent language's readable unit: '45 deg' or '20 mm'."""
+    if agent.joint.kind == "prismatic":
+        return f"{format_number(value * 1000.0, 2)} mm"
+    return f"{format_number(math.degrees(value), 3)} deg"
+
+
+def render_subgoal(goal: Subgoal, agent: Agent) -> str:
+    """The canonical text of a subgoal; parse_subgoal(render_subgoal(g)) gives g back (to 1e-3)."""
+    if goal.skill is Skill.MOVE_TO:
+        text = f"move to {quantity_text(goal.value or 0.0, agent)}"
+    elif goal.skill is Skill.MOVE_BY:
+        text = f"move by {quantity_text(goal.value or 0.0, agent)}"
+    elif goal.skill is Skill.POSE:
+        text = f"go to {goal.pose}"
+    elif goal.skill is Skill.WAVE:
+        amplitude = f" by {quantity_text(goal.value, agent)}" if goal.value is not None else ""
+        text = f"wave{amplitude} {goal.repetitions} times"
+    else:
+        text = goal.skill.value
+    if goal.duration_s is not None:
+        text += f" in {format_number(goal.duration_s, 2)} s"
+    if goal.style:
+        text += f" {goal.style}"
+    return text

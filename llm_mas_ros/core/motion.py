@@ -1,0 +1,146 @@
+"""From a parsed subgoal and the joint's current position to a checked, timed motion.
+
+This is where the URDF limits are enforced for every goal, whoever sent it: the agent runs it on
+each goal it receives and the planner's safety shield runs the very same function before
+dispatch. Durations follow a minimum-jerk profile, whose peak speed is 15/8 of its mean speed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import SubgoalError
+from .language import Skill, Subgoal, quantity_text
+from .robot import Agent, RobotModel
+
+MIN_JERK_PEAK_RATIO = 15.0 / 8.0  # peak / mean speed of a minimum-jerk move
+MIN_SEGMENT_S = 0.3  # shortest move (s): shorter ones only excite the controller
+DEFAULT_WAVE_DEG = 15.0
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Move to `target` (rad or m) in `duration_s` seconds along a minimum-jerk profile."""
+
+    target: float
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class Motion:
+    """A checked motion of one joint: segments run one after another; none means hold."""
+
+    start: float
+    segments: tuple[Segment, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def target(self) -> float:
+        return self.segments[-1].target if self.segments else self.start
+
+    @property
+    def duration_s(self) -> float:
+        return sum(segment.duration_s for segment in self.segments)
+
+
+def minimum_duration(distance: float, velocity_limit: float) -> float:
+    """Shortest minimum-jerk duration (s) that keeps the peak speed within the limit."""
+    if velocity_limit <= 0 or not math.isfinite(velocity_limit):
+        return 0.0
+    return MIN_JERK_PEAK_RATIO * abs(distance) / velocity_limit
+
+
+def nominal_duration(distance: float, agent: Agent, style: str | None, robot: RobotModel) -> float:
+    """Duration (s) at the style's share of the velocity limit, never shorter than MIN_SEGMENT_S."""
+    speeds = robot.control.speed_fraction
+    fraction = speeds.get(style or "default", speeds["default"])
+    limit = agent.joint.velocity if math.isfinite(agent.joint.velocity) else 1.0
+    return max(MIN_SEGMENT_S, minimum_duration(distance, fraction * limit))
+
+
+def _absolute_target(goal: Subgoal, agent: Agent, start: float, robot: RobotModel) -> float:
+    if goal.skill is Skill.MOVE_TO:
+        return float(goal.value)  # type: ignore[arg-type]
+    if goal.skill is Skill.MOVE_BY:
+        return start + float(goal.value)  # type: ignore[arg-type]
+    if goal.skill is Skill.OPEN:
+        return float(agent.open_position)  # type: ignore[arg-type]
+    if goal.skill is Skill.CLOSE:
+        return float(agent.closed_position)  # type: ignore[arg-type]
+    if goal.skill is Skill.POSE:
+        pose = robot.pose(goal.pose or "")
+        if agent.joint.name not in pose:
+            raise SubgoalError(f"pose {goal.pose!r} does not include {agent.joint.name}")
+        return pose[agent.joint.name]
+    raise AssertionError(f"no single target for {goal.skill}")
+
+
+def _checked(target: float, agent: Agent, clamp: bool, notes: list[str]) -> float:
+    joint = agent.joint
+    if joint.contains(target):
+        return target
+    if not math.isfinite(target):
+        raise SubgoalError(f"{agent.name}: target is not a finite number")
+    wanted = quantity_text(target, agent)
+    if not clamp:
+        raise SubgoalError(
+            f"{agent.name}: target {wanted} is outside the {joint.name} limits {joint.describe_limits()}"
+        )
+    clamped = joint.clamp(target)
+    notes.append(f"{agent.name}: target {wanted} clamped to {quantity_text(clamped, agent)} "
+                 f"(limits {joint.describe_limits()})")
+    return clamped
+
+
+def _timed(start: float, target: float, goal: Subgoal, agent: Agent, robot: RobotModel,
+           notes: list[str]) -> Segment:
+    distance = target - start
+    shortest = minimum_duration(distance, agent.joint.velocity)
+    if goal.duration_s is None:
+        return Segment(target, max(shortest, nominal_duration(distance, agent, goal.style, robot)))
+    if goal.duration_s + 1e-9 < shortest:
+        notes.append(
+            f"{agent.name}: duration stretched from {goal.duration_s:g} s to {shortest:.2f} s "
+            f"(velocity limit {agent.joint.velocity:g} {agent.joint.unit}/s)"
+        )
+        return Segment(target, shortest)
+    return Segment(target, goal.duration_s)
+
+
+def _wave(goal: Subgoal, agent: Agent, start: float, robot: RobotModel, clamp: bool,
+          notes: list[str]) -> tuple[Segment, ...]:
+    joint = agent.joint
+    amplitude = goal.value
+    if amplitude is None:
+        span = joint.upper - joint.lower
+        amplitude = min(math.radians(DEFAULT_WAVE_DEG), 0.1 * span) if math.isfinite(span) \
+            else math.radians(DEFAULT_WAVE_DEG)
+    swing = [start + amplitude, start - amplitude] * goal.repetitions + [start]
+    targets = [_checked(t, agent, clamp, notes) for t in swing]
+    total = goal.duration_s
+    segments, previous = [], start
+    for target in targets:
+        segment_goal = Subgoal(Skill.MOVE_TO, target, style=goal.style,
+                               duration_s=None if total is None else total / len(targets))
+        segments.append(_timed(previous, target, segment_goal, agent, robot, notes))
+        previous = target
+    return tuple(segments)
+
+
+def plan_motion(goal: Subgoal, agent: Agent, start: float, robot: RobotModel,
+                clamp: bool = False) -> Motion:
+    """The motion that executes `goal` from `start` (rad or m), within the URDF limits.
+
+    Raises SubgoalError when a target lies outside the position limits (or, with `clamp`,
+    clamps it and says so in `notes`); stretches durations that would exceed the velocity limit.
+    """
+    if not math.isfinite(start):
+        raise SubgoalError(f"{agent.name}: current position is unknown")
+    notes: list[str] = []
+    if goal.skill is Skill.HOLD:
+        return Motion(start)
+    if goal.skill is Skill.WAVE:
+        return Motion(start, _wave(goal, agent, start, robot, clamp, notes), tuple(notes))
+    target = _checked(_absolute_target(goal, agent, start, robot), agent, clamp, notes)
+    return Motion(start, (_timed(start, target, goal, agent, robot, notes),), tuple(notes))

@@ -1,0 +1,110 @@
+"""Plans: ordered steps of subgoals that run together, plus what the shield rejected.
+
+The JSON form is a contract (ARCHITECTURE.md section 5):
+  {"instruction", "planner", "steps": [[{"agent", "goal", "target", "duration_s"}]],
+   "rejected": [{"agent", "goal", "reason"}], "latency_ms": {"first_step", "total"}}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A subgoal a planner proposes for an agent, not yet checked by the safety shield."""
+
+    agent: str
+    goal: str
+
+
+ProposedStep = tuple[Proposal, ...]
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A checked subgoal: the canonical agent-language text the agent receives, its resolved
+    final joint value (rad, or m for prismatic joints; None when it has none, e.g. 'hold') and
+    its duration (s)."""
+
+    agent: str
+    goal: str
+    target: float | None
+    duration_s: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"agent": self.agent, "goal": self.goal, "target": _round(self.target, 4),
+                "duration_s": _round(self.duration_s, 3)}
+
+
+@dataclass(frozen=True)
+class Rejection:
+    agent: str
+    goal: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"agent": self.agent, "goal": self.goal, "reason": self.reason}
+
+
+Step = tuple[Goal, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated plan. `notes` say what the shield changed (stretched, clamped)."""
+
+    instruction: str
+    planner: str
+    steps: tuple[Step, ...] = ()
+    rejected: tuple[Rejection, ...] = ()
+    notes: tuple[str, ...] = ()
+    first_step_ms: float = 0.0
+    total_ms: float = 0.0
+    stop: bool = False  # the stop fast path: hold every agent now, cancel what runs
+
+    @property
+    def executable(self) -> bool:
+        """A plan runs only when nothing in it was rejected and it has something to do."""
+        return not self.rejected and bool(self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "instruction": self.instruction,
+            "planner": self.planner,
+            "steps": [[goal.to_json() for goal in step] for step in self.steps],
+            "rejected": [rejection.to_json() for rejection in self.rejected],
+            "notes": list(self.notes),
+            "latency_ms": {"first_step": round(self.first_step_ms, 3),
+                           "total": round(self.total_ms, 3)},
+        }
+
+    def describe(self) -> str:
+        """Human-readable plan, as published on /plan."""
+        lines = [f"plan for {self.instruction!r} ({self.planner}):"]
+        for number, step in enumerate(self.steps, 1):
+            goals = "; ".join(f"{goal.agent}: {goal.goal}" for goal in step)
+            lines.append(f"  step {number}: {goals}")
+        lines.extend(f"  rejected {r.agent}: {r.goal!r} ({r.reason})" for r in self.rejected)
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+@dataclass
+class PlanBuilder:
+    """Accumulates a plan as steps stream in (first step first)."""
+
+    instruction: str
+    planner: str
+    steps: list[Step] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def build(self, first_step_ms: float, total_ms: float, stop: bool = False) -> Plan:
+        return Plan(self.instruction, self.planner, tuple(self.steps), tuple(self.rejected),
+                    tuple(self.notes), first_step_ms, total_ms, stop)

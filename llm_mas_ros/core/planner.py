@@ -1,0 +1,164 @@
+"""Instruction -> validated plan: fast paths, a planner backend, the safety shield, streaming.
+
+Order of attempts, cheapest first:
+  1. stop / halt / freeze           -> a stop plan (hold every agent now), no model involved
+  2. the plan cache                 -> proposals planned before for the same words
+  3. the agent language (rules)     -> direct dispatch, no model involved
+  4. the backend (a language model) -> streamed step by step
+Every step passes the shield before it is handed on, and is handed on as soon as it passes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Protocol
+
+from .errors import PlanError
+from .plan import Plan, PlanBuilder, Proposal, ProposedStep, Step
+from .robot import RobotModel
+from .rules import RulePlanner
+from .shield import SafetyShield
+
+MAX_INSTRUCTION_CHARS = 2000
+STOP_RE = re.compile(
+    r"^(?:please )?(?:emergency )?(?:stop|halt|freeze)"
+    r"(?: (?:now|all|everything|moving|motion|the robot|the arm|immediately|right now))*$"
+)
+
+
+class Planner(Protocol):
+    """A planner backend: yields proposed steps in order, as soon as each is known."""
+
+    name: str
+
+    def propose(self, instruction: str) -> Iterator[ProposedStep]: ...
+
+
+def normalize_instruction(text: str) -> str:
+    """Cache key and fast-path form: case, whitespace and punctuation do not matter."""
+    return " ".join(re.sub(r"[^\w\s.%+-]|(?<!\d)\.|\.(?!\d)", " ", text.lower()).split())
+
+
+def check_instruction(text: object) -> str:
+    if not isinstance(text, str):
+        raise PlanError(f"an instruction must be text, got {type(text).__name__}")
+    if not text.strip():
+        raise PlanError("empty instruction")
+    if len(text) > MAX_INSTRUCTION_CHARS:
+        raise PlanError(f"instruction is {len(text)} characters long; "
+                        f"at most {MAX_INSTRUCTION_CHARS} are accepted")
+    if any(not ch.isprintable() and ch not in "\n\t" for ch in text):
+        raise PlanError("instruction contains control characters")
+    return text
+
+
+def is_stop(instruction: str) -> bool:
+    return bool(STOP_RE.match(normalize_instruction(instruction)))
+
+
+class PlanCache:
+    """LRU cache of proposals by normalised instruction. Proposals, not goals, are cached:
+    targets of relative moves depend on where the robot is, so the shield runs every time."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, tuple[str, tuple[ProposedStep, ...]]] = OrderedDict()
+
+    def get(self, instruction: str) -> tuple[str, tuple[ProposedStep, ...]] | None:
+        key = normalize_instruction(instruction)
+        if key in self._entries:
+            self._entries.move_to_end(key)
+            return self._entries[key]
+        return None
+
+    def put(self, instruction: str, planner: str, steps: Iterable[ProposedStep]) -> None:
+        if self.size <= 0:
+            return
+        self._entries[normalize_instruction(instruction)] = (planner, tuple(steps))
+        self._entries.move_to_end(normalize_instruction(instruction))
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+StepCallback = Callable[[Step], None]
+
+
+class PlanningPipeline:
+    """Plans instructions for one robot. Not thread-safe: one instruction at a time."""
+
+    def __init__(self, robot: RobotModel, backend: Planner | None = None, clamp: bool = False,
+                 cache_size: int = 256, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.robot = robot
+        self.rules = RulePlanner(robot)
+        self.backend = backend
+        self.shield = SafetyShield(robot, clamp=clamp)
+        self.cache = PlanCache(cache_size)
+        self.clock = clock
+
+    @property
+    def name(self) -> str:
+        return self.backend.name if self.backend else self.rules.name
+
+    def plan(self, instruction: object, positions: Mapping[str, float],
+             on_step: StepCallback | None = None) -> Plan:
+        """Plan `instruction` from `positions` (agent -> rad or m). `on_step` receives each
+        validated step as soon as it passes the shield. Raises PlanError with a reason."""
+        started = self.clock()
+        text = check_instruction(instruction)
+        if is_stop(text):
+            elapsed = (self.clock() - started) * 1000.0
+            return Plan(text, "fast-path:stop", stop=True, first_step_ms=elapsed, total_ms=elapsed)
+        planner, steps = self._proposals(text)
+        builder = PlanBuilder(text, planner)
+        expected = {agent: positions.get(agent, math.nan) for agent in self.robot.agent_names}
+        first_step_ms = math.nan
+        recorded: list[ProposedStep] = []
+        for proposals in steps:
+            recorded.append(proposals)
+            checked = self.shield.check_step(proposals, expected)
+            builder.notes.extend(checked.notes)
+            if checked.rejected:
+                builder.rejected.extend(checked.rejected)
+                break  # execution never goes past a step with a rejected goal
+            builder.steps.append(checked.goals)
+            if math.isnan(first_step_ms):
+                first_step_ms = (self.clock() - started) * 1000.0
+            if on_step is not None:
+                on_step(checked.goals)
+        else:
+            if not planner.startswith("cache"):
+                self.cache.put(text, planner, recorded)
+        total_ms = (self.clock() - started) * 1000.0
+        return builder.build(first_step_ms if not math.isnan(first_step_ms) else total_ms, total_ms)
+
+    def _proposals(self, text: str) -> tuple[str, Iterator[ProposedStep]]:
+        cached = self.cache.get(text)
+        if cached is not None:
+            return f"cache:{cached[0]}", iter(cached[1])
+        try:
+            return "fast-path:rules", iter(list(self.rules.propose(text)))
+        except PlanError as rules_error:
+            if self.backend is None:
+                raise
+            return self.backend.name, self._guarded(self.backend.propose(text), rules_error)
+
+    @staticmethod
+    def _guarded(steps: Iterator[ProposedStep], rules_error: PlanError) -> Iterator[ProposedStep]:
+        produced = False
+        for step in steps:
+            produced = True
+            yield step
+        if not produced:
+            raise PlanError(f"the planner found no goal in the instruction ({rules_error})")
+
+
+def proposals_text(steps: Iterable[ProposedStep]) -> str:
+    """Proposals back in agent language, e.g. 'elbow: to 45 deg; then gripper: open'."""
+    return "; then ".join(", ".join(f"{p.agent}: {p.goal}" for p in step) for step in steps)
+
+
+__all__ = ["Planner", "PlanningPipeline", "PlanCache", "Proposal", "is_stop", "proposals_text"]

@@ -1,0 +1,127 @@
+"""Numbers and units in text: '45 degrees', '-0.5 rad', '20 mm', 'ninety', 'in 1.5 s'.
+
+Shared by the agent language (what agents accept) and the planner's number-copy constraint
+(which numbers a language model may write): both must agree on what a number in text is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+# Unit words -> (dimension, factor to SI). Dimension "angle" is rad, "length" is m,
+# "fraction" is a share of the joint's range, "time" is s.
+UNITS: dict[str, tuple[str, float]] = {
+    **dict.fromkeys(("deg", "degs", "degree", "degrees", "°"), ("angle", math.pi / 180.0)),
+    **dict.fromkeys(("rad", "rads", "radian", "radians"), ("angle", 1.0)),
+    **dict.fromkeys(("m", "meter", "meters", "metre", "metres"), ("length", 1.0)),
+    **dict.fromkeys(("cm", "centimeter", "centimeters", "centimetre", "centimetres"), ("length", 0.01)),
+    **dict.fromkeys(("mm", "millimeter", "millimeters", "millimetre", "millimetres"), ("length", 0.001)),
+    **dict.fromkeys(("%", "percent", "per cent", "pct"), ("fraction", 0.01)),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), ("time", 1.0)),
+}
+
+NUMBER_PATTERN = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
+_UNIT_ALTERNATIVES = "|".join(sorted((re.escape(u) for u in UNITS), key=len, reverse=True))
+QUANTITY_RE = re.compile(
+    rf"(?P<number>{NUMBER_PATTERN})\s*(?P<unit>{_UNIT_ALTERNATIVES})?(?![a-z])", re.IGNORECASE
+)
+
+_ONES = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90,
+}
+_FRACTIONS = {"half": 0.5, "quarter": 0.25}
+_NUMBER_WORDS = set(_ONES) | set(_TENS) | {"hundred", "a", "and"} | set(_FRACTIONS)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number as written, its unit word (or None) and where it stood in the text."""
+
+    value: float
+    unit: str | None
+    start: int
+    end: int
+
+    @property
+    def dimension(self) -> str | None:
+        return UNITS[self.unit][0] if self.unit else None
+
+    def si(self) -> float:
+        """The value in SI units (rad, m, s) or as a fraction for percentages."""
+        return self.value * (UNITS[self.unit][1] if self.unit else 1.0)
+
+
+def parse_number(text: str) -> float:
+    """A finite float from digits; ValueError otherwise (NaN and inf are not numbers here)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
+
+
+def find_quantities(text: str) -> list[Quantity]:
+    """Every digit-written number in `text`, with its unit when one follows."""
+    found = []
+    for match in QUANTITY_RE.finditer(text):
+        try:
+            value = parse_number(match.group("number"))
+        except ValueError:
+            continue
+        unit = match.group("unit")
+        found.append(Quantity(value, unit.lower() if unit else None, match.start(), match.end()))
+    return found
+
+
+def _words_value(words: list[str]) -> float | None:
+    """Value of a run of number words ('one hundred and twenty', 'forty five', 'a half')."""
+    total, current, seen = 0.0, 0.0, False
+    for word in words:
+        if word in _ONES:
+            current += _ONES[word]
+        elif word in _TENS:
+            current += _TENS[word]
+        elif word == "hundred":
+            current = (current or 1) * 100
+        elif word in _FRACTIONS:
+            current = (current or 1) * _FRACTIONS[word] if current else _FRACTIONS[word]
+        else:
+            continue  # "a", "and": glue words
+        seen = True
+    return total + current if seen else None
+
+
+def number_words_values(text: str) -> list[float]:
+    """Numbers spelled in words: 'ninety' -> 90, 'forty-five' -> 45, 'half' -> 0.5."""
+    words = re.findall(r"[a-z]+", text.lower().replace("-", " "))
+    values: list[float] = []
+    run: list[str] = []
+    for word in [*words, "."]:
+        if word in _NUMBER_WORDS:
+            run.append(word)
+            continue
+        value = _words_value(run)
+        if value is not None:
+            values.append(value)
+        run = []
+    return values
+
+
+def stated_numbers(text: str) -> set[float]:
+    """Magnitudes of every number an instruction states, in digits or in words."""
+    magnitudes = {abs(q.value) for q in find_quantities(text)}
+    magnitudes.update(abs(v) for v in number_words_values(text))
+    return magnitudes
+
+
+def format_number(value: float, decimals: int = 3) -> str:
+    """Shortest plain decimal for `value` at `decimals` places: 45.0 -> '45', -0.5236 -> '-0.524'."""
+    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
