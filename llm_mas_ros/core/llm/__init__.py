@@ -1,0 +1,1 @@
+"""Language-model planning: prompt, retrieval of examples, constrained decoding, runtimes."""
