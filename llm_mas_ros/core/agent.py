@@ -132,8 +132,10 @@ class AgentCore:
         if self.first_command_at is None and self.state is AgentState.MOVING:
             self.first_command_at = now
         segments = self.motion.segments
-        while self.segment < len(segments) and \
-                now - self.segment_started_at >= segments[self.segment].duration_s:
+        while (
+            self.segment < len(segments)
+            and now - self.segment_started_at >= segments[self.segment].duration_s
+        ):
             self.segment_started_at += segments[self.segment].duration_s
             self.segment += 1
         if self.state is AgentState.MOVING and self.segment >= len(segments):
@@ -150,24 +152,35 @@ class AgentCore:
     # -- report ---------------------------------------------------------------------------------
     def status(self, now: float) -> AgentStatus:
         level = {
-            AgentState.WAITING: Level.WARN, AgentState.ERROR: Level.ERROR,
+            AgentState.WAITING: Level.WARN,
+            AgentState.ERROR: Level.ERROR,
             AgentState.ESTOP: Level.WARN,
         }.get(self.state, Level.OK)
         if self.state is not AgentState.WAITING and self.is_stale(now):
             level = Level.STALE if self.state is AgentState.ERROR else Level.WARN
-        message = self.state.value if not self.error or self.state is not AgentState.ERROR \
+        message = (
+            self.state.value
+            if not self.error or self.state is not AgentState.ERROR
             else f"error: {self.error}"
+        )
         return AgentStatus(
-            name=self.agent.name, state=self.state, level=level, message=message,
-            goal=self.goal, goal_count=self.goal_count,
+            name=self.agent.name,
+            state=self.state,
+            level=level,
+            message=message,
+            goal=self.goal,
+            goal_count=self.goal_count,
             target=None if math.isnan(self.motion.target) else self.motion.target,
-            position=self.position, progress=self._progress(now), error=self.error,
-            goal_received_at=self.goal_received_at, first_command_at=self.first_command_at,
+            position=self.position,
+            progress=self._progress(now),
+            error=self.error,
+            goal_received_at=self.goal_received_at,
+            first_command_at=self.first_command_at,
         )
 
     # -- internals ------------------------------------------------------------------------------
     def _here(self) -> float:
-        """Where to hold: the last command if one was sent (no jump), else the measured position."""
+        """Where to hold: the last command if one was sent (no jump), else the measured one."""
         return self.command if math.isfinite(self.command) else self.position
 
     def _hold(self, position: float, state: AgentState, now: float) -> None:
@@ -202,8 +215,10 @@ class AgentCore:
             self.state = AgentState.DONE
         elif now - self.segment_started_at > self.robot.control.settle_timeout_s:
             unit = self.agent.joint.unit
-            self.error = (f"did not reach target: still {error:.4f} {unit} away "
-                          f"{self.robot.control.settle_timeout_s:g} s after the motion ended")
+            self.error = (
+                f"did not reach target: still {error:.4f} {unit} away "
+                f"{self.robot.control.settle_timeout_s:g} s after the motion ended"
+            )
             self.state = AgentState.ERROR
 
     def _progress(self, now: float) -> float:
@@ -212,7 +227,7 @@ class AgentCore:
         total = self.motion.duration_s
         if self.state is not AgentState.MOVING or total <= 0:
             return 0.0
-        done = sum(s.duration_s for s in self.motion.segments[:self.segment])
+        done = sum(s.duration_s for s in self.motion.segments[: self.segment])
         return float(min(1.0, (done + now - self.segment_started_at) / total))
 
 

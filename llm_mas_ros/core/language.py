@@ -43,15 +43,69 @@ HOLD_WORDS = frozenset({"hold", "stop", "halt", "freeze", "stay", "keep"})
 OPEN_WORDS = frozenset({"open", "release", "widen"})
 CLOSE_WORDS = frozenset({"close", "shut", "grip", "grasp", "clamp"})
 WAVE_WORDS = frozenset({"wave", "waggle", "wiggle", "shake"})
-FILLER_WORDS = frozenset({
-    "move", "go", "goes", "set", "put", "bring", "bend", "rotate", "turn", "swing", "spin",
-    "twist", "roll", "tilt", "pitch", "yaw", "drive", "send", "return", "come", "please",
-    "the", "a", "an", "joint", "position", "angle", "pose", "posture", "it", "its", "your", "fully",
-    "all", "way", "now", "then", "of", "at", "up", "back", "itself", "still", "there", "in",
-    "place", "where", "is", "and", "with", "motion", "movement", "speed",
-})
-DIRECTION_WORDS = {"to": Skill.MOVE_TO, "towards": Skill.MOVE_TO, "toward": Skill.MOVE_TO,
-                   "by": Skill.MOVE_BY}
+FILLER_WORDS = frozenset(
+    {
+        "move",
+        "go",
+        "goes",
+        "set",
+        "put",
+        "bring",
+        "bend",
+        "rotate",
+        "turn",
+        "swing",
+        "spin",
+        "twist",
+        "roll",
+        "tilt",
+        "pitch",
+        "yaw",
+        "drive",
+        "send",
+        "return",
+        "come",
+        "please",
+        "the",
+        "a",
+        "an",
+        "joint",
+        "position",
+        "angle",
+        "pose",
+        "posture",
+        "it",
+        "its",
+        "your",
+        "fully",
+        "all",
+        "way",
+        "now",
+        "then",
+        "of",
+        "at",
+        "up",
+        "back",
+        "itself",
+        "still",
+        "there",
+        "in",
+        "place",
+        "where",
+        "is",
+        "and",
+        "with",
+        "motion",
+        "movement",
+        "speed",
+    }
+)
+DIRECTION_WORDS = {
+    "to": Skill.MOVE_TO,
+    "towards": Skill.MOVE_TO,
+    "toward": Skill.MOVE_TO,
+    "by": Skill.MOVE_BY,
+}
 DURATION_RE = re.compile(
     r"\b(?:in|over|within|during|taking)\s+(?P<number>[-+]?(?:\d+(?:\.\d*)?|\.\d+))\s*"
     r"(?P<unit>seconds|second|secs|sec|s)\b"
@@ -90,7 +144,9 @@ def _check_text(text: object) -> str:
     if not text.strip():
         raise SubgoalError("empty goal")
     if len(text) > MAX_GOAL_CHARS:
-        raise SubgoalError(f"goal is {len(text)} characters long; at most {MAX_GOAL_CHARS} are accepted")
+        raise SubgoalError(
+            f"goal is {len(text)} characters long; at most {MAX_GOAL_CHARS} are accepted"
+        )
     if any(not ch.isprintable() for ch in text):
         raise SubgoalError("goal contains control characters")
     return normalize(text)
@@ -112,7 +168,9 @@ def _take_repetitions(text: str) -> tuple[int | None, str]:
     match = TIMES_RE.search(text)
     if not match:
         return None, text
-    count = int(match.group("count")) if match.group("count") else _COUNT_WORDS[match.group("word")]
+    count = (
+        int(match.group("count")) if match.group("count") else _COUNT_WORDS[match.group("word")]
+    )
     if not 1 <= count <= MAX_WAVES:
         raise SubgoalError(f"can wave 1 to {MAX_WAVES} times, not {count}")
     return count, TIMES_RE.sub(" ", text, count=1)
@@ -158,14 +216,16 @@ def parse_subgoal(text: object, agent: Agent, poses: Iterable[str] = ()) -> Subg
     repetitions, clean = _take_repetitions(clean)
     quantity = _single_quantity(clean)
     if quantity is not None:
-        clean = clean[:quantity.start] + " " + clean[quantity.end:]
+        clean = clean[: quantity.start] + " " + clean[quantity.end :]
     style, words = _take_style(clean.split())
     words = [w for w in words if w not in ("+", "-")]
     skill, pose = _skill_from_words(words, agent, set(poses))
     return _assemble(skill, pose, quantity, agent, duration, style, repetitions)
 
 
-def _skill_from_words(words: list[str], agent: Agent, poses: set[str]) -> tuple[Skill | None, str | None]:
+def _skill_from_words(
+    words: list[str], agent: Agent, poses: set[str]
+) -> tuple[Skill | None, str | None]:
     skills: list[Skill] = []
     pose_words = [w for w in words if w in poses]
     for word in words:
@@ -196,8 +256,15 @@ def _skill_from_words(words: list[str], agent: Agent, poses: set[str]) -> tuple[
     return (distinct[0] if distinct else None), (pose_words[0] if pose_words else None)
 
 
-def _assemble(skill: Skill | None, pose: str | None, quantity: Quantity | None, agent: Agent,
-              duration: float | None, style: str | None, repetitions: int | None) -> Subgoal:
+def _assemble(
+    skill: Skill | None,
+    pose: str | None,
+    quantity: Quantity | None,
+    agent: Agent,
+    duration: float | None,
+    style: str | None,
+    repetitions: int | None,
+) -> Subgoal:
     if repetitions is not None and skill is not Skill.WAVE:
         raise SubgoalError("only 'wave' can be repeated")
     if skill is None:
@@ -220,8 +287,14 @@ def _assemble(skill: Skill | None, pose: str | None, quantity: Quantity | None, 
             skill = Skill.MOVE_TO  # 'open to 20 mm' is a move to 20 mm
         if skill is Skill.WAVE:
             value = abs(value)
-    return Subgoal(skill=skill, value=value, pose=pose, duration_s=duration, style=style,
-                   repetitions=repetitions or (2 if skill is Skill.WAVE else 1))
+    return Subgoal(
+        skill=skill,
+        value=value,
+        pose=pose,
+        duration_s=duration,
+        style=style,
+        repetitions=repetitions or (2 if skill is Skill.WAVE else 1),
+    )
 
 
 def quantity_text(value: float, agent: Agent) -> str:

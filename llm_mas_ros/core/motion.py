@@ -52,7 +52,7 @@ def minimum_duration(distance: float, velocity_limit: float) -> float:
 
 
 def nominal_duration(distance: float, agent: Agent, style: str | None, robot: RobotModel) -> float:
-    """Duration (s) at the style's share of the velocity limit, never shorter than MIN_SEGMENT_S."""
+    """Duration (s) at the style's share of the velocity limit, at least MIN_SEGMENT_S."""
     speeds = robot.control.speed_fraction
     fraction = speeds.get(style or "default", speeds["default"])
     limit = agent.joint.velocity if math.isfinite(agent.joint.velocity) else 1.0
@@ -85,16 +85,20 @@ def _checked(target: float, agent: Agent, clamp: bool, notes: list[str]) -> floa
     wanted = quantity_text(target, agent)
     if not clamp:
         raise SubgoalError(
-            f"{agent.name}: target {wanted} is outside the {joint.name} limits {joint.describe_limits()}"
+            f"{agent.name}: target {wanted} is outside the {joint.name} limits "
+            f"{joint.describe_limits()}"
         )
     clamped = joint.clamp(target)
-    notes.append(f"{agent.name}: target {wanted} clamped to {quantity_text(clamped, agent)} "
-                 f"(limits {joint.describe_limits()})")
+    notes.append(
+        f"{agent.name}: target {wanted} clamped to {quantity_text(clamped, agent)} "
+        f"(limits {joint.describe_limits()})"
+    )
     return clamped
 
 
-def _timed(start: float, target: float, goal: Subgoal, agent: Agent, robot: RobotModel,
-           notes: list[str]) -> Segment:
+def _timed(
+    start: float, target: float, goal: Subgoal, agent: Agent, robot: RobotModel, notes: list[str]
+) -> Segment:
     distance = target - start
     shortest = minimum_duration(distance, agent.joint.velocity)
     if goal.duration_s is None:
@@ -108,28 +112,37 @@ def _timed(start: float, target: float, goal: Subgoal, agent: Agent, robot: Robo
     return Segment(target, goal.duration_s)
 
 
-def _wave(goal: Subgoal, agent: Agent, start: float, robot: RobotModel, clamp: bool,
-          notes: list[str]) -> tuple[Segment, ...]:
+def _wave(
+    goal: Subgoal, agent: Agent, start: float, robot: RobotModel, clamp: bool, notes: list[str]
+) -> tuple[Segment, ...]:
     joint = agent.joint
     amplitude = goal.value
     if amplitude is None:
         span = joint.upper - joint.lower
-        amplitude = min(math.radians(DEFAULT_WAVE_DEG), 0.1 * span) if math.isfinite(span) \
+        amplitude = (
+            min(math.radians(DEFAULT_WAVE_DEG), 0.1 * span)
+            if math.isfinite(span)
             else math.radians(DEFAULT_WAVE_DEG)
+        )
     swing = [start + amplitude, start - amplitude] * goal.repetitions + [start]
     targets = [_checked(t, agent, clamp, notes) for t in swing]
     total = goal.duration_s
     segments, previous = [], start
     for target in targets:
-        segment_goal = Subgoal(Skill.MOVE_TO, target, style=goal.style,
-                               duration_s=None if total is None else total / len(targets))
+        segment_goal = Subgoal(
+            Skill.MOVE_TO,
+            target,
+            style=goal.style,
+            duration_s=None if total is None else total / len(targets),
+        )
         segments.append(_timed(previous, target, segment_goal, agent, robot, notes))
         previous = target
     return tuple(segments)
 
 
-def plan_motion(goal: Subgoal, agent: Agent, start: float, robot: RobotModel,
-                clamp: bool = False) -> Motion:
+def plan_motion(
+    goal: Subgoal, agent: Agent, start: float, robot: RobotModel, clamp: bool = False
+) -> Motion:
     """The motion that executes `goal` from `start` (rad or m), within the URDF limits.
 
     Raises SubgoalError when a target lies outside the position limits (or, with `clamp`,

@@ -63,7 +63,7 @@ def load_parameters(files: Iterable[str | Path], node_name: str = "") -> Paramet
 def subtree(params: Mapping[str, Any], prefix: str) -> Parameters:
     """Parameters under `prefix.`, with the prefix removed."""
     head = f"{prefix}."
-    return {name[len(head):]: value for name, value in params.items() if name.startswith(head)}
+    return {name[len(head) :]: value for name, value in params.items() if name.startswith(head)}
 
 
 def require(params: Mapping[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
@@ -78,11 +78,15 @@ def require(params: Mapping[str, Any], name: str, kind: type | tuple[type, ...])
     return value
 
 
-def optional(params: Mapping[str, Any], name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+def optional(
+    params: Mapping[str, Any], name: str, kind: type | tuple[type, ...], default: Any
+) -> Any:
     return require(params, name, kind) if name in params else default
 
 
-def string_list(params: Mapping[str, Any], name: str, default: list[str] | None = None) -> list[str]:
+def string_list(
+    params: Mapping[str, Any], name: str, default: list[str] | None = None
+) -> list[str]:
     """A list of strings (rclpy gives string arrays as lists)."""
     if name not in params and default is not None:
         return list(default)

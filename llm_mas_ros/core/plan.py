@@ -34,8 +34,12 @@ class Goal:
     duration_s: float | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"agent": self.agent, "goal": self.goal, "target": _round(self.target, 4),
-                "duration_s": _round(self.duration_s, 3)}
+        return {
+            "agent": self.agent,
+            "goal": self.goal,
+            "target": _round(self.target, 4),
+            "duration_s": _round(self.duration_s, 3),
+        }
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,10 @@ class Plan:
             "steps": [[goal.to_json() for goal in step] for step in self.steps],
             "rejected": [rejection.to_json() for rejection in self.rejected],
             "notes": list(self.notes),
-            "latency_ms": {"first_step": round(self.first_step_ms, 3),
-                           "total": round(self.total_ms, 3)},
+            "latency_ms": {
+                "first_step": round(self.first_step_ms, 3),
+                "total": round(self.total_ms, 3),
+            },
         }
 
     def describe(self) -> str:
@@ -106,5 +112,13 @@ class PlanBuilder:
     notes: list[str] = field(default_factory=list)
 
     def build(self, first_step_ms: float, total_ms: float, stop: bool = False) -> Plan:
-        return Plan(self.instruction, self.planner, tuple(self.steps), tuple(self.rejected),
-                    tuple(self.notes), first_step_ms, total_ms, stop)
+        return Plan(
+            self.instruction,
+            self.planner,
+            tuple(self.steps),
+            tuple(self.rejected),
+            tuple(self.notes),
+            first_step_ms,
+            total_ms,
+            stop,
+        )

@@ -49,8 +49,10 @@ def check_instruction(text: object) -> str:
     if not text.strip():
         raise PlanError("empty instruction")
     if len(text) > MAX_INSTRUCTION_CHARS:
-        raise PlanError(f"instruction is {len(text)} characters long; "
-                        f"at most {MAX_INSTRUCTION_CHARS} are accepted")
+        raise PlanError(
+            f"instruction is {len(text)} characters long; "
+            f"at most {MAX_INSTRUCTION_CHARS} are accepted"
+        )
     if any(not ch.isprintable() and ch not in "\n\t" for ch in text):
         raise PlanError("instruction contains control characters")
     return text
@@ -90,8 +92,14 @@ StepCallback = Callable[[Step], None]
 class PlanningPipeline:
     """Plans instructions for one robot. Not thread-safe: one instruction at a time."""
 
-    def __init__(self, robot: RobotModel, backend: Planner | None = None, clamp: bool = False,
-                 cache_size: int = 256, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self,
+        robot: RobotModel,
+        backend: Planner | None = None,
+        clamp: bool = False,
+        cache_size: int = 256,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.robot = robot
         self.rules = RulePlanner(robot)
         self.backend = backend
@@ -103,8 +111,12 @@ class PlanningPipeline:
     def name(self) -> str:
         return self.backend.name if self.backend else self.rules.name
 
-    def plan(self, instruction: object, positions: Mapping[str, float],
-             on_step: StepCallback | None = None) -> Plan:
+    def plan(
+        self,
+        instruction: object,
+        positions: Mapping[str, float],
+        on_step: StepCallback | None = None,
+    ) -> Plan:
         """Plan `instruction` from `positions` (agent -> rad or m). `on_step` receives each
         validated step as soon as it passes the shield. Raises PlanError with a reason."""
         started = self.clock()
@@ -133,7 +145,9 @@ class PlanningPipeline:
             if not planner.startswith("cache"):
                 self.cache.put(text, planner, recorded)
         total_ms = (self.clock() - started) * 1000.0
-        return builder.build(first_step_ms if not math.isnan(first_step_ms) else total_ms, total_ms)
+        return builder.build(
+            first_step_ms if not math.isnan(first_step_ms) else total_ms, total_ms
+        )
 
     def _proposals(self, text: str) -> tuple[str, Iterator[ProposedStep]]:
         cached = self.cache.get(text)
@@ -161,4 +175,4 @@ def proposals_text(steps: Iterable[ProposedStep]) -> str:
     return "; then ".join(", ".join(f"{p.agent}: {p.goal}" for p in step) for step in steps)
 
 
-__all__ = ["Planner", "PlanningPipeline", "PlanCache", "Proposal", "is_stop", "proposals_text"]
+__all__ = ["PlanCache", "Planner", "PlanningPipeline", "Proposal", "is_stop", "proposals_text"]

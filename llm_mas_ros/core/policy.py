@@ -28,7 +28,7 @@ class Observation:
     upper: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @classmethod
-    def zeros(cls, count: int) -> "Observation":
+    def zeros(cls, count: int) -> Observation:
         arrays = {name: np.zeros(count) for name in cls.__dataclass_fields__}
         arrays["lower"] = np.full(count, -np.inf)
         arrays["upper"] = np.full(count, np.inf)
@@ -57,8 +57,9 @@ class MinimumJerkPolicy:
 
     def act(self, observation: Observation) -> np.ndarray:
         duration = observation.duration_s
-        phase = np.divide(observation.elapsed_s, duration, out=np.ones_like(duration),
-                          where=duration > 0.0)
+        phase = np.divide(
+            observation.elapsed_s, duration, out=np.ones_like(duration), where=duration > 0.0
+        )
         delta = observation.segment_target - observation.segment_start
         command = observation.segment_start + delta * minimum_jerk_fraction(phase)
         if observation.lower.size:

@@ -16,8 +16,12 @@ UNITS: dict[str, tuple[str, float]] = {
     **dict.fromkeys(("deg", "degs", "degree", "degrees", "°"), ("angle", math.pi / 180.0)),
     **dict.fromkeys(("rad", "rads", "radian", "radians"), ("angle", 1.0)),
     **dict.fromkeys(("m", "meter", "meters", "metre", "metres"), ("length", 1.0)),
-    **dict.fromkeys(("cm", "centimeter", "centimeters", "centimetre", "centimetres"), ("length", 0.01)),
-    **dict.fromkeys(("mm", "millimeter", "millimeters", "millimetre", "millimetres"), ("length", 0.001)),
+    **dict.fromkeys(
+        ("cm", "centimeter", "centimeters", "centimetre", "centimetres"), ("length", 0.01)
+    ),
+    **dict.fromkeys(
+        ("mm", "millimeter", "millimeters", "millimetre", "millimetres"), ("length", 0.001)
+    ),
     **dict.fromkeys(("%", "percent", "per cent", "pct"), ("fraction", 0.01)),
     **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), ("time", 1.0)),
 }
@@ -29,13 +33,37 @@ QUANTITY_RE = re.compile(
 )
 
 _ONES = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
 }
 _TENS = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fourty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
 }
 _FRACTIONS = {"half": 0.5, "quarter": 0.25}
 _NUMBER_WORDS = set(_ONES) | set(_TENS) | {"hundred", "a", "and"} | set(_FRACTIONS)
@@ -122,6 +150,6 @@ def stated_numbers(text: str) -> set[float]:
 
 
 def format_number(value: float, decimals: int = 3) -> str:
-    """Shortest plain decimal for `value` at `decimals` places: 45.0 -> '45', -0.5236 -> '-0.524'."""
+    """Shortest decimal for `value` at `decimals` places: 45.0 -> '45', -0.5236 -> '-0.524'."""
     text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text

@@ -68,7 +68,9 @@ def parse_urdf_joints(urdf_xml: str) -> dict[str, Joint]:
     for element in root.iter("joint"):
         kind = element.get("type", "")
         name = element.get("name", "")
-        if kind not in MOVABLE_JOINT_TYPES or element.find("limit") is None and kind != "continuous":
+        if kind not in MOVABLE_JOINT_TYPES or (
+            element.find("limit") is None and kind != "continuous"
+        ):
             continue
         limit = element.find("limit")
         where = f"joint {name!r}"
@@ -80,7 +82,12 @@ def parse_urdf_joints(urdf_xml: str) -> dict[str, Joint]:
         effort = _float_attr(limit, "effort", where) if limit is not None else math.inf
         mimic = element.find("mimic")
         joints[name] = Joint(
-            name=name, kind=kind, lower=lower, upper=upper, velocity=velocity, effort=effort,
+            name=name,
+            kind=kind,
+            lower=lower,
+            upper=upper,
+            velocity=velocity,
+            effort=effort,
             mimic=mimic.get("joint") if mimic is not None else None,
         )
     return joints
@@ -131,11 +138,12 @@ class Agent:
 
     @property
     def goal_topic(self) -> str:
-        return f"/{self.name}/goal"
+        """Relative, so a namespaced robot (/robot1/elbow/goal) works unchanged."""
+        return f"{self.name}/goal"
 
     @property
     def command_topic(self) -> str:
-        return f"/{self.controller}/commands"
+        return f"{self.controller}/commands"
 
     @property
     def open_position(self) -> float | None:
@@ -207,18 +215,24 @@ def _agent_from_params(name: str, params: Mapping[str, Any], joints: Mapping[str
     )
 
 
-def _poses_from_params(params: Mapping[str, Any], joints: Mapping[str, Joint]) -> dict[str, dict[str, float]]:
+def _poses_from_params(
+    params: Mapping[str, Any], joints: Mapping[str, Joint]
+) -> dict[str, dict[str, float]]:
     poses: dict[str, dict[str, float]] = {}
     for pose in P.string_list(params, "pose_names", []):
-        values = {joint: P.require(params, f"poses.{pose}.{joint}", float)
-                  for joint in P.subtree(params, f"poses.{pose}")}
+        values = {
+            joint: P.require(params, f"poses.{pose}.{joint}", float)
+            for joint in P.subtree(params, f"poses.{pose}")
+        }
         if not values:
             raise ConfigError(f"pose {pose!r} names no joints")
         for joint, position in values.items():
             if joint not in joints:
                 raise ConfigError(f"pose {pose!r}: {joint!r} is not a movable URDF joint")
             if not joints[joint].contains(position):
-                raise ConfigError(f"pose {pose!r}: {joint} = {position} is outside its URDF limits")
+                raise ConfigError(
+                    f"pose {pose!r}: {joint} = {position} is outside its URDF limits"
+                )
         poses[pose] = values
     return poses
 
@@ -226,16 +240,23 @@ def _poses_from_params(params: Mapping[str, Any], joints: Mapping[str, Joint]) -
 def _control_from_params(params: Mapping[str, Any]) -> ControlSettings:
     defaults = ControlSettings()
     speeds = dict(defaults.speed_fraction)
-    speeds.update({k: P.require(params, f"speed_fraction.{k}", float)
-                   for k in P.subtree(params, "speed_fraction")})
+    speeds.update(
+        {
+            k: P.require(params, f"speed_fraction.{k}", float)
+            for k in P.subtree(params, "speed_fraction")
+        }
+    )
     for style, fraction in speeds.items():
         if not 0.0 < fraction <= 1.0:
             raise ConfigError(f"speed_fraction.{style} must be in (0, 1], got {fraction}")
     settings = ControlSettings(
         rate_hz=P.optional(params, "control_rate_hz", float, defaults.rate_hz),
-        revolute_tolerance=P.optional(params, "revolute_tolerance", float, defaults.revolute_tolerance),
-        prismatic_tolerance=P.optional(params, "prismatic_tolerance", float,
-                                       defaults.prismatic_tolerance),
+        revolute_tolerance=P.optional(
+            params, "revolute_tolerance", float, defaults.revolute_tolerance
+        ),
+        prismatic_tolerance=P.optional(
+            params, "prismatic_tolerance", float, defaults.prismatic_tolerance
+        ),
         settle_timeout_s=P.optional(params, "settle_timeout_s", float, defaults.settle_timeout_s),
         state_timeout_s=P.optional(params, "state_timeout_s", float, defaults.state_timeout_s),
         speed_fraction=speeds,

@@ -45,8 +45,9 @@ class SafetyShield:
         self.robot = robot
         self.clamp = clamp
 
-    def check_step(self, proposals: Sequence[Proposal],
-                   positions: MutableMapping[str, float]) -> CheckedStep:
+    def check_step(
+        self, proposals: Sequence[Proposal], positions: MutableMapping[str, float]
+    ) -> CheckedStep:
         """Check one step. `positions` (agent -> expected position) is advanced to the targets
         of the accepted goals, so the next step's relative moves start from there."""
         resolved: list[tuple[Proposal, Subgoal, Motion]] = []
@@ -65,21 +66,29 @@ class SafetyShield:
         goals = self._synchronise_poses(resolved)
         if not rejected:
             for goal in goals:
-                positions[goal.agent] = goal.target if goal.target is not None \
-                    else positions.get(goal.agent, math.nan)
+                positions[goal.agent] = (
+                    goal.target if goal.target is not None else positions.get(goal.agent, math.nan)
+                )
         return CheckedStep(tuple(goals), tuple(rejected), tuple(notes))
 
-    def _resolve(self, proposal: Proposal, positions: Mapping[str, float],
-                 seen: set[str]) -> tuple[Subgoal, Motion]:
+    def _resolve(
+        self, proposal: Proposal, positions: Mapping[str, float], seen: set[str]
+    ) -> tuple[Subgoal, Motion]:
         if not self.robot.has_agent(proposal.agent):
-            raise SubgoalError(f"unknown agent {proposal.agent!r} "
-                               f"(known: {', '.join(self.robot.agent_names)})")
+            raise SubgoalError(
+                f"unknown agent {proposal.agent!r} (known: {', '.join(self.robot.agent_names)})"
+            )
         if proposal.agent in seen:
             raise SubgoalError(f"{proposal.agent} has two goals in one step")
         agent = self.robot.agent(proposal.agent)
         goal = parse_subgoal(proposal.goal, agent, self.robot.poses)
         start = positions.get(proposal.agent, math.nan)
-        if math.isnan(start) and goal.skill in (Skill.MOVE_TO, Skill.OPEN, Skill.CLOSE, Skill.POSE):
+        if math.isnan(start) and goal.skill in (
+            Skill.MOVE_TO,
+            Skill.OPEN,
+            Skill.CLOSE,
+            Skill.POSE,
+        ):
             # The agent re-times from where it really is; limits only need the target here.
             start = self.robot.agent(proposal.agent).joint.clamp(0.0)
         return goal, plan_motion(goal, agent, start, self.robot, clamp=self.clamp)
@@ -91,9 +100,11 @@ class SafetyShield:
         for proposal, goal, motion in resolved:
             if goal.skill is Skill.POSE and goal.duration_s is None:
                 agent = self.robot.agent(proposal.agent)
-                pose_time = max(pose_time, motion.duration_s,
-                                nominal_duration(motion.target - motion.start, agent, goal.style,
-                                                 self.robot))
+                pose_time = max(
+                    pose_time,
+                    motion.duration_s,
+                    nominal_duration(motion.target - motion.start, agent, goal.style, self.robot),
+                )
         goals = []
         for proposal, goal, motion in resolved:
             agent = self.robot.agent(proposal.agent)
@@ -102,5 +113,7 @@ class SafetyShield:
             sent = _dispatch_form(goal, motion)
             target = None if goal.skill is Skill.HOLD else motion.target
             duration = sent.duration_s if sent.duration_s is not None else motion.duration_s
-            goals.append(Goal(proposal.agent, render_subgoal(sent, agent), target, duration or None))
+            goals.append(
+                Goal(proposal.agent, render_subgoal(sent, agent), target, duration or None)
+            )
         return goals

