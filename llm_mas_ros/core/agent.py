@@ -84,9 +84,15 @@ class AgentCore:
 
     # -- inputs -------------------------------------------------------------------------------
     def observe(self, position: float, velocity: float, now: float) -> None:
+        first = not self.has_state
         self.position, self.velocity, self.last_state_at = position, velocity, now
-        if self.state is AgentState.WAITING:
-            self._hold(position, AgentState.IDLE, now)
+        if first:  # start by holding where the joint is (keeping an earlier refusal visible)
+            state = AgentState.IDLE if self.state is AgentState.WAITING else self.state
+            self._hold(position, state, now)
+
+    @property
+    def has_state(self) -> bool:
+        return not math.isnan(self.position)
 
     def receive_goal(self, text: object, now: float) -> None:
         """Accept a goal or refuse it with a reason; a refused goal leaves the joint holding."""
@@ -191,7 +197,7 @@ class AgentCore:
     def _start(self, text: object, now: float) -> None:
         if self.estop:
             raise SubgoalError("emergency stop is active: goal refused")
-        if math.isnan(self.position):
+        if not self.has_state:
             raise SubgoalError("no joint state received yet: cannot move")
         if self.is_stale(now):
             raise SubgoalError("joint state is stale: cannot move")
@@ -204,8 +210,8 @@ class AgentCore:
     def _refuse(self, reason: str, now: float) -> None:
         self.error = reason
         state = AgentState.ESTOP if self.estop else AgentState.ERROR
-        if math.isnan(self.position):
-            self.state = AgentState.ERROR if state is AgentState.ERROR else state
+        if not self.has_state:
+            self.state = state  # nothing to hold yet; observe() starts holding
             return
         self._hold(self._here(), state, now)
 
@@ -255,7 +261,7 @@ class AgentGroup:
 
     def step(self, now: float) -> np.ndarray | None:
         """Commands (one per agent, rad or m) for this tick, or None when no agent can act."""
-        active = [core for core in self.cores if core.state is not AgentState.WAITING]
+        active = [core for core in self.cores if core.has_state]
         if not active:
             return None
         for core in active:
@@ -265,7 +271,7 @@ class AgentGroup:
             core.fill(row, self.observation, now)
         commands = self.policy.act(self.observation)
         for row, core in enumerate(self.cores):
-            if core.state is not AgentState.WAITING:
+            if core.has_state:
                 core.after_command(float(commands[row]), now)
         self.last_step_at = now
         return commands

@@ -300,8 +300,8 @@ def _assemble(
 def quantity_text(value: float, agent: Agent) -> str:
     """An SI value in the agent language's readable unit: '45 deg' or '20 mm'."""
     if agent.joint.kind == "prismatic":
-        return f"{format_number(value * 1000.0, 2)} mm"
-    return f"{format_number(math.degrees(value), 3)} deg"
+        return f"{format_number(value * 1000.0, 3)} mm"
+    return f"{format_number(math.degrees(value), 4)} deg"
 
 
 def render_subgoal(goal: Subgoal, agent: Agent) -> str:

@@ -17,6 +17,7 @@ from .robot import Agent, RobotModel
 MIN_JERK_PEAK_RATIO = 15.0 / 8.0  # peak / mean speed of a minimum-jerk move
 MIN_SEGMENT_S = 0.3  # shortest move (s): shorter ones only excite the controller
 DEFAULT_WAVE_DEG = 15.0
+LIMIT_SLACK = 1e-5  # rad or m: unit conversions and rounding of rendered targets stay inside
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,8 @@ def _absolute_target(goal: Subgoal, agent: Agent, start: float, robot: RobotMode
 
 def _checked(target: float, agent: Agent, clamp: bool, notes: list[str]) -> float:
     joint = agent.joint
-    if joint.contains(target):
-        return target
+    if joint.lower - LIMIT_SLACK <= target <= joint.upper + LIMIT_SLACK:
+        return joint.clamp(target)  # within rounding of a limit: on it
     if not math.isfinite(target):
         raise SubgoalError(f"{agent.name}: target is not a finite number")
     wanted = quantity_text(target, agent)
@@ -113,7 +114,7 @@ def _timed(
 
 
 def _wave(
-    goal: Subgoal, agent: Agent, start: float, robot: RobotModel, clamp: bool, notes: list[str]
+    goal: Subgoal, agent: Agent, start: float, robot: RobotModel, notes: list[str]
 ) -> tuple[Segment, ...]:
     joint = agent.joint
     amplitude = goal.value
@@ -125,7 +126,8 @@ def _wave(
             else math.radians(DEFAULT_WAVE_DEG)
         )
     swing = [start + amplitude, start - amplitude] * goal.repetitions + [start]
-    targets = [_checked(t, agent, clamp, notes) for t in swing]
+    # A clamped wave is no wave: out-of-range swings are refused even in clamp mode.
+    targets = [_checked(t, agent, False, notes) for t in swing]
     total = goal.duration_s
     segments, previous = [], start
     for target in targets:
@@ -154,6 +156,6 @@ def plan_motion(
     if goal.skill is Skill.HOLD:
         return Motion(start)
     if goal.skill is Skill.WAVE:
-        return Motion(start, _wave(goal, agent, start, robot, clamp, notes), tuple(notes))
+        return Motion(start, _wave(goal, agent, start, robot, notes), tuple(notes))
     target = _checked(_absolute_target(goal, agent, start, robot), agent, clamp, notes)
     return Motion(start, (_timed(start, target, goal, agent, robot, notes),), tuple(notes))

@@ -37,7 +37,7 @@ class Goal:
         return {
             "agent": self.agent,
             "goal": self.goal,
-            "target": _round(self.target, 4),
+            "target": _round(self.target, 6),
             "duration_s": _round(self.duration_s, 3),
         }
 

@@ -68,11 +68,11 @@ def parse_urdf_joints(urdf_xml: str) -> dict[str, Joint]:
     for element in root.iter("joint"):
         kind = element.get("type", "")
         name = element.get("name", "")
-        if kind not in MOVABLE_JOINT_TYPES or (
-            element.find("limit") is None and kind != "continuous"
-        ):
+        if kind not in MOVABLE_JOINT_TYPES:
             continue
         limit = element.find("limit")
+        if limit is None and kind != "continuous":
+            raise ConfigError(f"URDF joint {name!r} ({kind}) has no <limit>")
         where = f"joint {name!r}"
         if kind == "continuous":
             lower, upper = -math.inf, math.inf

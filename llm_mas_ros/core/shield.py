@@ -29,11 +29,12 @@ class CheckedStep:
 
 
 def _dispatch_form(goal: Subgoal, motion: Motion) -> Subgoal:
-    """Relative moves become absolute; a stated duration the velocity limit stretched is
-    written out stretched, so the agent executes exactly what was checked."""
+    """Moves are sent with the checked absolute target (relative ones resolved, clamped ones
+    clamped); a stated duration the velocity limit stretched is written out stretched, so the
+    agent executes exactly what was checked."""
     if goal.duration_s is not None:
         goal = replace(goal, duration_s=round(max(goal.duration_s, motion.duration_s), 2))
-    if goal.skill is Skill.MOVE_BY:
+    if goal.skill in (Skill.MOVE_TO, Skill.MOVE_BY):  # absolute, and clamped if it was
         return replace(goal, skill=Skill.MOVE_TO, value=motion.target)
     return goal
 

@@ -19,7 +19,6 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from std_msgs.msg import String
 
-from ..core.agent import AgentState
 from ..core.errors import LlmMasError
 from ..core.execution import AgentReport, ExecutionState, PlanExecution
 from ..core.plan import Plan, Step
@@ -220,7 +219,7 @@ class PlannerNode(Node):
             for name in self.robot.agent_names
             if name not in self.reports
             or now - self.reports[name].received_at > self.settings.agent_timeout_s
-            or self.reports[name].state is AgentState.WAITING
+            or not math.isfinite(self.reports[name].position)  # no joint state yet
         ]
         if silent:
             return False, f"waiting for agents: {', '.join(silent)}"

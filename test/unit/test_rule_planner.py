@@ -1,0 +1,132 @@
+import math
+
+import pytest
+
+from llm_mas_ros.core.errors import PlanError
+from llm_mas_ros.core.plan import Proposal
+from llm_mas_ros.core.planner import PlanningPipeline, is_stop, normalize_instruction
+from llm_mas_ros.core.rules import RulePlanner
+
+HOME = {"shoulder_pan": 0.0, "shoulder_lift": 0.0, "elbow": 0.0, "wrist_1": 0.0,
+        "wrist_2": 0.0, "wrist_3": 0.0, "gripper": 0.0}
+
+
+def structure(plan):
+    return [[(goal.agent, None if goal.target is None else round(goal.target, 4)) for goal in step]
+            for step in plan.steps]
+
+
+@pytest.mark.parametrize("instruction, expected", [
+    ("elbow to 45 degrees", [[("elbow", 0.7854)]]),
+    ("shoulder_pan to -30 degrees and open the gripper",
+     [[("shoulder_pan", -0.5236), ("gripper", 0.04)]]),
+    ("elbow to 45 degrees; open the gripper", [[("elbow", 0.7854)], [("gripper", 0.04)]]),
+    ("go to ready, then close the gripper",
+     [[("shoulder_pan", 0.0), ("shoulder_lift", -0.6), ("elbow", 1.2), ("wrist_1", 0.9),
+       ("wrist_2", 0.0), ("wrist_3", 0.0)], [("gripper", 0.0)]]),
+    ("Open the hand, then bend the forearm to 30°.", [[("gripper", 0.04)], [("elbow", 0.5236)]]),
+    ("elbow and wrist 1 to 30 degrees", [[("elbow", 0.5236), ("wrist_1", 0.5236)]]),
+    ("wrist_3 by 10 deg then wrist_3 by 10 deg", [[("wrist_3", 0.1745)], [("wrist_3", 0.3491)]]),
+    ("please rotate the base to 0.5 rad slowly", [[("shoulder_pan", 0.5)]]),
+    ("elbow hold", [[("elbow", None)]]),
+])
+def test_agent_language_instructions_plan_without_a_model(arm, instruction, expected):
+    plan = PlanningPipeline(arm).plan(instruction, HOME)
+    assert plan.planner == "fast-path:rules" and not plan.rejected
+    assert structure(plan) == expected
+
+
+@pytest.mark.parametrize("instruction, message", [
+    ("", "empty instruction"),
+    ("x" * 1_000_000, "characters long"),
+    ("make me a sandwich", "cannot tell which agent"),
+    ("tentacle to 10 degrees", "cannot tell which agent"),
+    ("elbow to nan degrees", "does not understand"),
+    ("elbow and wrist 1", "no goal given"),
+    ("\x07\x00", "control characters"),
+])
+def test_unplannable_instructions_raise_plan_error_with_a_reason(arm, instruction, message):
+    with pytest.raises(PlanError, match=message):
+        PlanningPipeline(arm).plan(instruction, HOME)
+
+
+def test_non_text_instruction_is_a_plan_error(arm):
+    with pytest.raises(PlanError, match="must be text"):
+        PlanningPipeline(arm).plan(None, HOME)
+
+
+@pytest.mark.parametrize("text", ["stop", "STOP!", "halt", "freeze", "please stop now",
+                                  "Stop everything.", "emergency stop"])
+def test_stop_words_take_the_fast_path(arm, text):
+    assert is_stop(text)
+    plan = PlanningPipeline(arm).plan(text, HOME)
+    assert plan.stop and plan.planner == "fast-path:stop" and not plan.steps
+
+
+@pytest.mark.parametrize("text", ["stop the elbow at 10 degrees", "don't stop", "elbow hold"])
+def test_sentences_that_merely_contain_stop_are_not_the_global_stop(text):
+    assert not is_stop(text)
+
+
+def test_an_out_of_limit_step_stops_the_plan_there(arm):
+    plan = PlanningPipeline(arm).plan("gripper open then elbow to 400 degrees then elbow to 0 deg",
+                                      HOME)
+    assert structure(plan) == [[("gripper", 0.04)]]
+    assert plan.rejected[0].agent == "elbow" and "limits" in plan.rejected[0].reason
+    assert not plan.executable
+
+
+def test_steps_stream_to_the_callback_in_order(arm):
+    seen = []
+    PlanningPipeline(arm).plan("elbow to 10 deg then elbow to 20 deg", HOME, on_step=seen.append)
+    assert [step[0].target for step in seen] == pytest.approx([math.radians(10), math.radians(20)])
+
+
+class CountingBackend:
+    name = "counting"
+
+    def __init__(self):
+        self.calls = 0
+
+    def propose(self, instruction):
+        self.calls += 1
+        yield (Proposal("elbow", "to 15 deg"),)
+
+
+def test_backend_is_used_only_when_rules_fail_and_the_cache_answers_repeats(arm):
+    backend = CountingBackend()
+    pipeline = PlanningPipeline(arm, backend)
+    assert pipeline.plan("elbow to 10 deg", HOME).planner == "fast-path:rules"
+    assert backend.calls == 0
+    first = pipeline.plan("Could you bend your elbow a little?", HOME)
+    again = pipeline.plan("  could you BEND your elbow a little  ", HOME)
+    assert (first.planner, again.planner) == ("counting", "cache:counting")
+    assert backend.calls == 1 and structure(first) == structure(again)
+
+
+def test_cached_relative_moves_are_rechecked_from_the_current_position(arm):
+    class Relative(CountingBackend):
+        def propose(self, instruction):
+            yield (Proposal("elbow", "by 100 deg"),)
+
+    pipeline = PlanningPipeline(arm, Relative())
+    assert pipeline.plan("bend a lot", HOME).steps
+    later = pipeline.plan("bend a lot", {**HOME, "elbow": 1.5})  # 1.5 rad + 100 deg > limit
+    assert later.planner.startswith("cache") and later.rejected and not later.steps
+
+
+def test_cache_is_bounded(arm):
+    backend = CountingBackend()
+    pipeline = PlanningPipeline(arm, backend, cache_size=2)
+    for text in ("a b c", "d e f", "g h i", "a b c"):
+        pipeline.plan(text, HOME)
+    assert backend.calls == 4  # 'a b c' was evicted by the two after it
+
+
+def test_normalisation_ignores_case_space_and_punctuation():
+    assert normalize_instruction("  Elbow, to 45.5 DEGREES!! ") == "elbow to 45.5 degrees"
+
+
+def test_rule_planner_vocabulary_comes_from_config(arm):
+    planner = RulePlanner(arm)
+    assert planner.parse_step("turret to 10 deg") == (Proposal("shoulder_pan", "to 10 deg"),)
