@@ -118,14 +118,14 @@ class AgentHost(Node):
         core = self.group.core(agent)
         core.receive_goal(message.data, now)
         if core.error:
-            self.get_logger().warn(f"{agent}: {core.error}")
+            self.get_logger().warning(f"{agent}: {core.error}")
         self._publish_statuses()
 
     def _on_estop(self, message: Bool) -> None:
         now = monotonic()
         for core in self.group.cores:
             core.set_estop(bool(message.data), now)
-        self.get_logger().warn("emergency stop " + ("ACTIVE" if message.data else "released"))
+        self.get_logger().warning("emergency stop " + ("ACTIVE" if message.data else "released"))
         self._control(now)  # the hold goes out now, not at the next state
         self._publish_statuses()
 

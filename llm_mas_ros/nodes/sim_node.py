@@ -78,7 +78,7 @@ class MujocoSimNode(Node):
         # Like forward_command_controller: exactly one value per joint, or the command is dropped.
         if len(message.data) != 1 or not self.sim.set_command(index, float(message.data[0])):
             self.rejected_commands += 1
-            self.get_logger().warn(
+            self.get_logger().warning(
                 f"{topic}: expected one finite value, got {list(message.data)[:4]}",
                 throttle_duration_sec=1.0,
             )

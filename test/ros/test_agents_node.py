@@ -1,0 +1,140 @@
+"""The agents process: one node per agent, one shared joint-state subscription, one batched step."""
+
+import math
+
+import pytest
+from diagnostic_msgs.msg import DiagnosticArray
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Bool, Float64MultiArray, String
+
+from llm_mas_ros.core.robot import load_robot
+from llm_mas_ros.nodes.agents_node import AgentHost
+from llm_mas_ros.ros import qos
+from llm_mas_ros.ros.messages import values_of
+
+ROBOT = load_robot()
+
+
+class FakeArm:
+    """A perfect joint, like ros2_control's mock hardware: the last command is the position,
+    published at 250 Hz (`follow=False`: a frozen robot whose joint states stopped)."""
+
+    def __init__(self, harness, follow=True):
+        self.node = harness.tester
+        self.positions = {agent.joint.name: 0.0 for agent in ROBOT.agents}
+        self.follow = follow
+        self.commands: dict[str, list[float]] = {a.name: [] for a in ROBOT.agents}
+        self.statuses: dict[str, list[dict]] = {a.name: [] for a in ROBOT.agents}
+        self.states = self.node.create_publisher(JointState, "joint_states", qos.JOINT_STATES)
+        self.goals = {a.name: self.node.create_publisher(String, a.goal_topic, qos.GOALS)
+                      for a in ROBOT.agents}
+        self.estop = self.node.create_publisher(Bool, "estop", qos.ESTOP)
+        for agent in ROBOT.agents:
+            self.node.create_subscription(
+                Float64MultiArray, agent.command_topic,
+                lambda m, a=agent: self._on_command(a, m), qos.COMMANDS)
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_status, 10)
+        self.node.create_timer(0.004, self._tick)
+
+    def _tick(self):
+        if self.follow:
+            self.publish_state()
+
+    def _on_command(self, agent, message):
+        self.commands[agent.name].append(message.data[0])
+        if self.follow:
+            self.positions[agent.joint.name] = message.data[0]
+
+    def _on_status(self, message):
+        for status in message.status:
+            if status.name in self.statuses:
+                self.statuses[status.name].append({**values_of(status), "_msg": status.message,
+                                                   "_level": status.level[0]})
+
+    def publish_state(self):
+        self.states.publish(JointState(name=list(self.positions),
+                                       position=list(self.positions.values())))
+
+    def last(self, agent):
+        return self.statuses[agent][-1] if self.statuses[agent] else {}
+
+
+@pytest.fixture()
+def arm(harness):
+    fake = FakeArm(harness)
+    host = AgentHost()
+    for node in host.nodes:
+        harness.add(node)
+    assert harness.until(lambda: fake.states.get_subscription_count() > 0
+                         and all(p.get_subscription_count() > 0 for p in fake.goals.values()))
+    assert harness.until(lambda: fake.last("elbow").get("state") == "idle")
+    return fake
+
+
+def test_each_agent_is_its_own_node_with_its_own_topics(harness, arm):
+    names = {name for name, _ in harness.tester.get_node_names_and_namespaces()}
+    assert set(ROBOT.agent_names) <= names and "agent_host" in names
+    subscriptions = harness.tester.get_subscriptions_info_by_topic("/elbow/goal")
+    assert [info.node_name for info in subscriptions] == ["elbow"]
+    publishers = harness.tester.get_publishers_info_by_topic("/elbow_position_controller/commands")
+    assert [info.node_name for info in publishers] == ["elbow"]
+
+
+def test_a_goal_drives_the_joint_and_ends_done(harness, arm):
+    arm.goals["elbow"].publish(String(data="move to 45 degrees quickly"))
+    assert harness.until(lambda: arm.last("elbow").get("state") == "done")
+    assert arm.positions["elbow_joint"] == pytest.approx(math.pi / 4, abs=1e-3)
+    commands = arm.commands["elbow"]
+    assert len(commands) > 20 and all(b >= a - 1e-12 for a, b in zip(commands, commands[1:]))
+    assert arm.last("elbow")["goal_count"] == "1" and arm.last("elbow")["_level"] == 0
+    assert all(p == 0.0 for j, p in arm.positions.items() if j != "elbow_joint")
+
+
+@pytest.mark.parametrize("garbage, reason", [
+    ("", "empty goal"), ("x" * 1_000_000, "characters long"), ("move to nan degrees", "nan"),
+    ("tentacle to 3 deg", "does not understand"), ("move to 400 degrees", "limits [-160.4"),
+])
+def test_garbage_goals_give_an_error_status_and_the_node_keeps_working(harness, arm, garbage,
+                                                                       reason):
+    arm.goals["elbow"].publish(String(data=garbage))
+    assert harness.until(lambda: arm.last("elbow").get("state") == "error")
+    status = arm.last("elbow")
+    assert status["_level"] == 2 and reason in status["error"] and reason in status["_msg"]
+    arm.goals["elbow"].publish(String(data="move to 5 deg"))
+    assert harness.until(lambda: arm.last("elbow").get("state") == "done")
+
+
+def test_estop_freezes_every_agent_and_is_seen_by_late_joiners(harness, arm):
+    arm.goals["shoulder_pan"].publish(String(data="move to 90 degrees slowly"))
+    assert harness.until(lambda: arm.positions["shoulder_pan_joint"] > 0.05)
+    arm.estop.publish(Bool(data=True))
+    assert harness.until(lambda: all(arm.last(a).get("state") == "estop" for a in ROBOT.agent_names))
+    frozen = arm.positions["shoulder_pan_joint"]
+    count = len(arm.commands["shoulder_pan"])
+    assert harness.until(lambda: len(arm.commands["shoulder_pan"]) > count + 3)
+    assert arm.positions["shoulder_pan_joint"] == pytest.approx(frozen, abs=1e-9)
+    arm.goals["elbow"].publish(String(data="move to 10 deg"))
+    assert harness.until(lambda: "emergency stop" in arm.last("elbow").get("error", ""))
+    # Agents started after the stop still see it standing (transient local).
+    late = AgentHost()
+    for node in late.nodes:
+        harness.add(node)
+    assert harness.until(lambda: late.group.core("elbow").estop)
+
+
+def test_losing_joint_states_holds_and_reports(harness, arm):
+    arm.follow = False
+    arm.goals["elbow"].publish(String(data="move to 30 degrees slowly"))
+    assert harness.until(lambda: "no joint state" in arm.last("elbow").get("error", ""),
+                         timeout_s=5.0)
+    assert arm.last("elbow")["state"] == "error"
+
+
+def test_a_restarted_agent_gets_its_current_goal(harness, arm):
+    arm.goals["wrist_2"].publish(String(data="move to 20 degrees"))
+    assert harness.until(lambda: arm.last("wrist_2").get("state") == "done")
+    restarted = AgentHost()
+    for node in restarted.nodes:
+        harness.add(node)
+    # The new wrist_2 node receives the latched goal without anyone re-sending it.
+    assert harness.until(lambda: restarted.group.core("wrist_2").goal == "move to 20 degrees")
