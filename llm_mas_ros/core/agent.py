@@ -107,7 +107,10 @@ class AgentCore:
     def set_estop(self, active: bool, now: float) -> None:
         if active and not self.estop:
             self.estop = True
-            self._hold(self._here(), AgentState.ESTOP, now)
+            # Stop where the joint IS, not where the trajectory was leading it: the servo
+            # brakes now instead of finishing the tracking lag (a category 2 stop).
+            here = self.position if self.has_state else self._here()
+            self._hold(here, AgentState.ESTOP, now)
         elif not active and self.estop:
             self.estop = False
             self._hold(self._here(), AgentState.HOLDING, now)

@@ -160,25 +160,25 @@ class GraphClient:
             )
         if death:
             raise GraphError(death[0])
-        self._settle_positions()
         values = dict(self.seen.planner)
         return Outcome(
             text,
             values.get("state", ""),
             values.get("reason", ""),
             values,
-            {joint: self.seen.positions.get(joint, math.nan) for joint in self.robot.joint_names},
+            self.fresh_positions(),
             self._timings(values, sent_at),
         )
 
-    def _settle_positions(self) -> None:
-        """Take final positions from a joint state received after the result."""
+    def fresh_positions(self, timeout_s: float = 1.0) -> dict[str, float]:
+        """Joint -> position (rad or m) from a joint state received after this call."""
         self.seen.positions.clear()
         spin_until(
             self.executor,
             lambda: len(self.seen.positions) >= len(self.robot.joint_names),
-            timeout_s=1.0,
+            timeout_s,
         )
+        return {joint: self.seen.positions.get(joint, math.nan) for joint in self.robot.joint_names}
 
     def _timings(self, values: dict[str, str], sent_at: float) -> dict[str, float | None]:
         def after(stamp: float | None) -> float | None:

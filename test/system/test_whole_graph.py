@@ -1,0 +1,92 @@
+"""The whole system as processes: instructions move the simulated arm, and only as asked."""
+
+import math
+
+import pytest
+from std_msgs.msg import Bool, String
+
+from llm_mas_ros.core.robot import load_robot
+from llm_mas_ros.ros.graph import spin_until
+
+ROBOT = load_robot()
+TOLERANCE = 0.02  # rad, the acceptance tolerance
+
+
+def unchanged(before, after, except_joints=()):
+    return {j: (before[j], after[j]) for j in before
+            if j not in except_joints and abs(after[j] - before[j]) > TOLERANCE}
+
+
+def test_elbow_to_45_degrees_moves_only_the_elbow(graph):
+    before = graph.positions()
+    outcome = graph.run("elbow to 45 degrees")
+    assert outcome.ok, outcome.reason
+    assert outcome.final_positions["elbow_joint"] == pytest.approx(math.radians(45), abs=TOLERANCE)
+    assert unchanged(before, graph.positions(), ["elbow_joint"]) == {}
+    timings = outcome.timings_ms
+    assert 0 < timings["first_step"] <= timings["first_command"] <= timings["done"]
+
+
+def test_go_to_ready_then_open_the_gripper(graph):
+    outcome = graph.run("go to ready, then open the gripper")
+    assert outcome.ok, outcome.reason
+    result = outcome.to_json()
+    assert len(result["steps"]) == 2 and result["steps"][1][0]["agent"] == "gripper"
+    for joint, value in ROBOT.pose("ready").items():
+        assert outcome.final_positions[joint] == pytest.approx(value, abs=TOLERANCE), joint
+    assert outcome.final_positions["gripper_finger_joint"] == pytest.approx(0.04, abs=0.002)
+
+
+def test_out_of_limit_instruction_is_rejected_and_nothing_moves(graph):
+    before = graph.positions()
+    outcome = graph.run("elbow to 400 degrees")
+    assert not outcome.ok and outcome.state == "failed"
+    (rejection,) = outcome.to_json()["rejected"]
+    assert rejection["agent"] == "elbow" and "[-160.4, 160.4] deg" in rejection["reason"]
+    assert unchanged(before, graph.positions()) == {}
+
+
+@pytest.mark.parametrize("garbage", ["", "x" * 1_000_000, "elbow to nan degrees",
+                                     "kindly levitate the tentacle"])
+def test_garbage_instructions_fail_with_a_reason_and_the_system_stays_up(graph, garbage):
+    before = graph.positions()
+    outcome = graph.run(garbage)
+    assert outcome.state == "failed" and outcome.reason
+    assert unchanged(before, graph.positions()) == {}
+    assert graph.alive() is None
+
+
+def test_estop_freezes_motion(graph):
+    client = graph.client
+    estop = client.node.create_publisher(Bool, "estop", client.estop.qos_profile)
+    start = graph.positions()["shoulder_pan_joint"]
+    client.instructions.publish(String(data="shoulder_pan to 90 degrees slowly"))
+    assert spin_until(client.executor,
+                      lambda: client.seen.positions.get("shoulder_pan_joint", start) > start + 0.1,
+                      timeout_s=10.0)
+    estop.publish(Bool(data=True))
+    assert spin_until(client.executor, lambda: client.seen.planner.get("state") == "failed",
+                      timeout_s=5.0)
+    assert "emergency stop" in client.seen.planner["reason"] or "estop" in \
+        client.seen.planner["reason"]
+    frozen = graph.positions()
+    spin_until(client.executor, lambda: False, timeout_s=1.0)  # let a second pass
+    later = graph.positions()
+    assert abs(later["shoulder_pan_joint"] - frozen["shoulder_pan_joint"]) < 2e-3
+    assert later["shoulder_pan_joint"] < math.radians(90) - 0.2
+    estop.publish(Bool(data=False))
+    client.node.destroy_publisher(estop)
+    assert graph.run("shoulder_pan to 0 degrees").ok  # released: works again
+
+
+def test_stop_fast_path_holds_a_running_plan(graph):
+    client = graph.client
+    client.instructions.publish(String(data="wrist_1 to 120 degrees slowly"))
+    assert spin_until(client.executor,
+                      lambda: client.seen.planner.get("state") == "running", timeout_s=10.0)
+    outcome = graph.run("halt")
+    assert outcome.state == "stopped" and outcome.timings_ms["done"] < 100
+    held = outcome.final_positions["wrist_1_joint"]
+    spin_until(client.executor, lambda: False, timeout_s=0.5)
+    assert graph.positions()["wrist_1_joint"] == pytest.approx(held, abs=0.01)
+    assert held < math.radians(120) - 0.2
