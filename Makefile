@@ -6,15 +6,15 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 DEMO ?= go to ready, then open the gripper
 
-.PHONY: install demo test test-unit test-ros test-system bench lint clean
+.PHONY: install demo test test-unit test-ros test-system lint clean
 
 install: $(STAMP)
 
-$(STAMP): setup.py setup.cfg requirements.txt requirements-nodeps.txt
+$(STAMP): setup.py setup.cfg requirements*.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 	$(PIP) install torch==2.13.0
-	$(PIP) install -r requirements.txt
+	$(PIP) install -r requirements.txt -r requirements-ros.txt -r requirements-dev.txt
 	$(PIP) install --no-deps -r requirements-nodeps.txt
 	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $@
@@ -34,8 +34,8 @@ test-ros: install
 test-system: install
 	$(PY) -m pytest -q test/system
 
-bench: install
-	$(VENV)/bin/llm-mas-ros bench --json
+lint: install
+	$(VENV)/bin/ruff check llm_mas_ros test benchmarks launch
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
