@@ -105,3 +105,32 @@ def test_say_talks_to_a_running_system(graph):
 def test_say_without_a_system_explains_itself():
     result = llm_mas_ros("say", "elbow to 1 deg", "--ready-timeout", "2")
     assert result.returncode == 1 and "did not become ready" in result.stderr
+
+
+def test_up_then_say_then_ctrl_c_leaves_nothing_behind():
+    import selectors
+    import signal
+    import time
+
+    env = own_domain()
+    up = subprocess.Popen([*CLI, "up"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          text=True, env=env)
+    try:
+        selector = selectors.DefaultSelector()
+        selector.register(up.stdout, selectors.EVENT_READ)
+        deadline, ready = time.monotonic() + 90, False
+        while not ready and time.monotonic() < deadline:
+            if selector.select(timeout=1.0):
+                line = up.stdout.readline()
+                ready = "llm-mas-ros: ready" in line
+                if not line and up.poll() is not None:
+                    break
+        assert ready, "up never said it was ready"
+        said = llm_mas_ros("say", "gripper open", "--json", env=env)
+        assert said.returncode == 0 and json.loads(said.stdout)["ok"] is True
+        up.send_signal(signal.SIGINT)
+        assert up.wait(timeout=30) == 0
+    finally:
+        if up.poll() is None:
+            up.kill()
+    assert node_processes(env["ROS_DOMAIN_ID"]) == []
