@@ -84,8 +84,6 @@ FILLER_WORDS = frozenset(
         "then",
         "of",
         "at",
-        "up",
-        "back",
         "itself",
         "still",
         "there",

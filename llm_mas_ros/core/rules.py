@@ -69,6 +69,8 @@ class RulePlanner:
             if agents and _is_empty(rest):
                 waiting.extend(agents)
                 continue
+            if len(agents) > 1:  # 'lift the forearm': one clause, two readings; let a model judge
+                raise PlanError(f"{clause!r} names several agents ({', '.join(agents)})")
             if not agents:
                 agents = self._implied_agents(rest)
             for agent in [*waiting, *agents]:

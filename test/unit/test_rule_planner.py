@@ -130,3 +130,13 @@ def test_normalisation_ignores_case_space_and_punctuation():
 def test_rule_planner_vocabulary_comes_from_config(arm):
     planner = RulePlanner(arm)
     assert planner.parse_step("turret to 10 deg") == (Proposal("shoulder_pan", "to 10 deg"),)
+
+
+@pytest.mark.parametrize("instruction", [
+    "lift the forearm up by 45 degrees",  # direction words are not filler
+    "move the elbow back by 10 degrees",
+    "elbow wrist_1 to 10 deg",  # two agents in one clause: ambiguous
+])
+def test_instructions_the_rules_could_misread_are_left_to_a_model(arm, instruction):
+    with pytest.raises(PlanError):
+        PlanningPipeline(arm).plan(instruction, HOME)
