@@ -66,6 +66,7 @@ import numpy as np
 
 from llm_mas_ros.core.errors import ConfigError, LlmMasError, SubgoalError
 from llm_mas_ros.core.language import STYLE_WORDS, Skill, parse_subgoal
+from llm_mas_ros.core.llm.grammar import NONE_PLAN
 from llm_mas_ros.core.plan import Goal, ProposedStep, Rejection, Step
 from llm_mas_ros.core.planner import Planner, PlanningPipeline
 from llm_mas_ros.core.robot import RobotModel, load_robot
@@ -80,7 +81,6 @@ OUTCOMES = ("plan", "reject", "none", "stop")
 LIMITS = ("position",)
 LIMIT_REASON_RE = re.compile(r"is outside the \S+ limits")
 PLAIN_SUFFIX = "-plain"
-NONE_PLAN = "none"  # what a model writes for an instruction that asks for nothing
 WARMUP_INSTRUCTION = "could you give the wrist a small nod of 7 degrees and then relax"
 ITEM_KEYS = {"id", "instruction", "tags", "expect", "steps", "rejected", "note"}
 GOAL_KEYS = {"target", "skill", "repetitions", "duration_s", "style"}
@@ -104,6 +104,8 @@ class GoalSpec:
 
 @dataclass(frozen=True)
 class DevItem:
+    """One dev-set line (see the schema above); `rejected` holds the agents only."""
+
     id: str
     instruction: str
     tags: tuple[str, ...]

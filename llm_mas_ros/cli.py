@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -65,11 +66,12 @@ def _instructions(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    texts = _instructions(args)  # before loading a model: a missing file fails fast
     robot, files = _load(args.config)
     pipeline = _pipeline(robot, files, args.planner)
     positions = _start_positions(robot, files)
     status = 0
-    for text in _instructions(args):
+    for text in texts:
         try:
             plan = pipeline.plan(text, positions)
         except PlanError as error:
@@ -249,8 +251,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_progress() -> None:
+    """Model loading says what it does on a terminal (a first start converts the embedded
+    model, ~30 s); in pipes and CI only warnings and errors are printed."""
+    interactive = sys.stderr.isatty()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("llm-mas-ros: %(message)s"))
+    package = logging.getLogger("llm_mas_ros")
+    package.addHandler(handler)
+    package.setLevel(logging.INFO if interactive else logging.WARNING)
+    package.propagate = False
+    if not interactive:
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TQDM_DISABLE", "1")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _show_progress()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_FAILED))
     try:
         return args.run(args)

@@ -7,9 +7,25 @@ announcements), so tests never see another session's graph and late joiners matc
 
 import os
 import random
+from collections.abc import Iterator
 
-from llm_mas_ros.core.bringup import dds_environment
+import pytest
+
+from llm_mas_ros.core.bringup import config_files, dds_environment
 
 os.environ["ROS_DOMAIN_ID"] = str(random.Random().randint(1, 101))
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.update(dds_environment())
+
+
+@pytest.fixture(scope="session")
+def ros() -> Iterator[None]:
+    """rclpy, once per session, with the package's parameter files: each section applies to
+    the node of its name, exactly as `--params-file` does for a launched node."""
+    import rclpy
+
+    files = config_files()
+    args = ["--ros-args", *(a for f in files.values() for a in ("--params-file", str(f)))]
+    rclpy.init(args=args)
+    yield
+    rclpy.shutdown()

@@ -24,6 +24,7 @@ from .rules import RulePlanner
 from .shield import SafetyShield
 
 MAX_INSTRUCTION_CHARS = 2000
+NOT_A_NUMBER_RE = re.compile(r"[-+]?\b(?:nan|inf|infinity)\b", re.IGNORECASE)
 STOP_RE = re.compile(
     r"^(?:please )?(?:emergency )?(?:stop|halt|freeze)"
     r"(?: (?:now|all|everything|moving|motion|the robot|the arm|immediately|right now))*$"
@@ -55,6 +56,9 @@ def check_instruction(text: object) -> str:
         )
     if any(not ch.isprintable() and ch not in "\n\t" for ch in text):
         raise PlanError("instruction contains control characters")
+    if match := NOT_A_NUMBER_RE.search(text):
+        # Never let a model guess what 'nan degrees' means (it would pick 0).
+        raise PlanError(f"{match.group(0)!r} is not a number a joint can move to")
     return text
 
 

@@ -13,13 +13,19 @@ from .robot import RobotModel
 
 BACKENDS = ("rules", "smollm2", "local")
 SHIELD_MODES = ("reject", "clamp")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
 @dataclass(frozen=True)
 class PlannerSettings:
-    backend: str = "rules"
+    backend: str = "smollm2"
     model_path: str = ""
     device: str = "auto"
+    dtype: str = "auto"
+    threads: int = 0
+    examples_file: str = "planner_examples.yaml"
+    examples: int = 6
+    max_new_tokens: int = 192
     shield_mode: str = "reject"
     cache_size: int = 256
     step_timeout_margin_s: float = 5.0
@@ -31,6 +37,11 @@ class PlannerSettings:
             "backend": f"planner backend: {' | '.join(BACKENDS)}",
             "model_path": "transformers causal-LM directory (backend 'local')",
             "device": "auto | cpu | cuda",
+            "dtype": f"model precision: {' | '.join(DTYPES)} (auto: bf16 where the CPU has it)",
+            "threads": "CPU threads for the model (0: automatic)",
+            "examples_file": "few-shot example bank (absolute, or under share/config)",
+            "examples": "examples retrieved into each prompt",
+            "max_new_tokens": "longest plan the model may write (tokens)",
             "shield_mode": "out-of-limit targets: reject | clamp",
             "cache_size": "plans kept for repeated instructions (0: no cache)",
             "step_timeout_margin_s": "a step fails this long after its longest motion (s)",
@@ -41,31 +52,47 @@ class PlannerSettings:
 def planner_settings_from_params(params: Mapping[str, Any]) -> PlannerSettings:
     defaults = PlannerSettings()
     values = {
-        f.name: P.optional(
-            params, f.name, type(getattr(defaults, f.name)), getattr(defaults, f.name)
-        )
+        f.name: P.optional(params, f.name, type(default), default)
         for f in fields(PlannerSettings)
+        if (default := getattr(defaults, f.name)) is not None
     }
     settings = PlannerSettings(**values)
     if settings.backend not in BACKENDS:
-        raise ConfigError(
-            f"backend must be one of {', '.join(BACKENDS)}, got {settings.backend!r}"
-        )
+        known = ", ".join(BACKENDS)
+        raise ConfigError(f"backend must be one of {known}, got {settings.backend!r}")
     if settings.shield_mode not in SHIELD_MODES:
         raise ConfigError(f"shield_mode must be reject or clamp, got {settings.shield_mode!r}")
+    if settings.dtype not in DTYPES:
+        raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, got {settings.dtype!r}")
     if settings.backend == "local" and not settings.model_path:
         raise ConfigError("backend 'local' needs model_path: a transformers model directory")
+    if settings.examples < 0 or settings.max_new_tokens < 16 or settings.threads < 0:
+        raise ConfigError("examples >= 0, max_new_tokens >= 16 and threads >= 0 are required")
     return settings
 
 
 def build_pipeline(robot: RobotModel, settings: PlannerSettings) -> PlanningPipeline:
-    """The pipeline with its backend loaded (a language model can take seconds to load)."""
+    """The pipeline with its backend loaded (a language model takes seconds to load; the first
+    SmolLM2 start converts its GGUF once, ~30 s, and says so)."""
     backend = None
     if settings.backend != "rules":
-        from .llm.backend import load_backend  # torch/transformers only when a model is used
+        # torch, transformers and the retriever only when a model is used
+        from .llm.backend import load_backend
+        from .llm.retrieval import EmbeddingRetriever
 
+        retriever = None
+        if settings.examples:
+            retriever = EmbeddingRetriever.from_file(settings.examples_file)
         backend = load_backend(
-            settings.backend, robot, model_path=settings.model_path, device=settings.device
+            settings.backend,
+            robot,
+            model_path=settings.model_path,
+            device=settings.device,
+            retriever=retriever,
+            dtype=settings.dtype,
+            threads=settings.threads or None,
+            examples=settings.examples,
+            max_new_tokens=settings.max_new_tokens,
         )
     return PlanningPipeline(
         robot, backend, clamp=settings.shield_mode == "clamp", cache_size=settings.cache_size

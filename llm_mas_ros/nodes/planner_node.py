@@ -14,6 +14,7 @@ import queue
 import threading
 import traceback
 from dataclasses import dataclass
+from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
@@ -29,7 +30,7 @@ from ..core.report import KeyValues, agent_report, plan_values
 from ..ros import qos, topics
 from ..ros.messages import diagnostic_array, diagnostic_status, values_of
 from ..ros.params import declare_all, declare_robot
-from ..ros.runtime import monotonic, run_nodes
+from ..ros.runtime import forward_python_logging, monotonic, run_nodes
 
 STATUS_PERIOD_S = 0.5
 
@@ -49,8 +50,9 @@ class Job:
 
 
 class PlannerNode(Node):
-    def __init__(self) -> None:
-        super().__init__("planner")
+    def __init__(self, **node_options: Any) -> None:
+        super().__init__("planner", **node_options)
+        forward_python_logging(self)  # model loading progress shows in the node's log
         self.robot = declare_robot(self)
         defaults = PlannerSettings()
         self.settings = planner_settings_from_params(

@@ -178,7 +178,8 @@ class GraphClient:
             lambda: len(self.seen.positions) >= len(self.robot.joint_names),
             timeout_s,
         )
-        return {joint: self.seen.positions.get(joint, math.nan) for joint in self.robot.joint_names}
+        seen = self.seen.positions
+        return {joint: seen.get(joint, math.nan) for joint in self.robot.joint_names}
 
     def _timings(self, values: dict[str, str], sent_at: float) -> dict[str, float | None]:
         def after(stamp: float | None) -> float | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -62,6 +63,30 @@ def run_nodes(build: Callable[[], Sequence[Node]], args: Sequence[str] | None = 
             node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+class _RosLogHandler(logging.Handler):
+    """Python logging records (e.g. model loading progress) on the node's ROS logger."""
+
+    def __init__(self, node: Node) -> None:
+        super().__init__()
+        self.logger = node.get_logger()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.ERROR:
+            self.logger.error(self.format(record))
+        elif record.levelno >= logging.WARNING:
+            self.logger.warning(self.format(record))
+        else:
+            self.logger.info(self.format(record))
+
+
+def forward_python_logging(node: Node, name: str = "llm_mas_ros") -> None:
+    """Send the package's Python logging (INFO and up) to `node`'s ROS logger."""
+    package = logging.getLogger(name)
+    package.addHandler(_RosLogHandler(node))
+    package.setLevel(logging.INFO)
+    package.propagate = False
 
 
 def monotonic() -> float:

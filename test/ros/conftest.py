@@ -1,27 +1,12 @@
-"""Node tests: real rclpy nodes in this process, on an EventsExecutor, over real DDS.
-
-rclpy is initialised once with the package's parameter files (each section applies to the node
-of its name), exactly as `--params-file` does for a launched node.
-"""
+"""Node tests: real rclpy nodes in this process, on an EventsExecutor, over real DDS."""
 
 from collections.abc import Callable, Iterator
 
 import pytest
-import rclpy
 from rclpy.node import Node
 
-from llm_mas_ros.core.bringup import config_files
 from llm_mas_ros.ros.graph import spin_until
 from llm_mas_ros.ros.runtime import make_executor
-
-
-@pytest.fixture(scope="session")
-def ros() -> Iterator[None]:
-    files = config_files()
-    args = ["--ros-args", *(a for f in files.values() for a in ("--params-file", str(f)))]
-    rclpy.init(args=args)
-    yield
-    rclpy.shutdown()
 
 
 class Harness:

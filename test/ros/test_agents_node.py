@@ -1,5 +1,6 @@
-"""The agents process: one node per agent, one shared joint-state subscription, one batched step."""
+"""The agents process: a node per agent, one shared joint-state subscription, one batched step."""
 
+import itertools
 import math
 
 import pytest
@@ -26,13 +27,18 @@ class FakeArm:
         self.commands: dict[str, list[float]] = {a.name: [] for a in ROBOT.agents}
         self.statuses: dict[str, list[dict]] = {a.name: [] for a in ROBOT.agents}
         self.states = self.node.create_publisher(JointState, "joint_states", qos.JOINT_STATES)
-        self.goals = {a.name: self.node.create_publisher(String, a.goal_topic, qos.GOALS)
-                      for a in ROBOT.agents}
+        self.goals = {
+            a.name: self.node.create_publisher(String, a.goal_topic, qos.GOALS)
+            for a in ROBOT.agents
+        }
         self.estop = self.node.create_publisher(Bool, "estop", qos.ESTOP)
         for agent in ROBOT.agents:
             self.node.create_subscription(
-                Float64MultiArray, agent.command_topic,
-                lambda m, a=agent: self._on_command(a, m), qos.COMMANDS)
+                Float64MultiArray,
+                agent.command_topic,
+                lambda m, a=agent: self._on_command(a, m),
+                qos.COMMANDS,
+            )
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_status, 10)
         self.node.create_timer(0.004, self._tick)
 
@@ -48,12 +54,14 @@ class FakeArm:
     def _on_status(self, message):
         for status in message.status:
             if status.name in self.statuses:
-                self.statuses[status.name].append({**values_of(status), "_msg": status.message,
-                                                   "_level": status.level[0]})
+                self.statuses[status.name].append(
+                    {**values_of(status), "_msg": status.message, "_level": status.level[0]}
+                )
 
     def publish_state(self):
-        self.states.publish(JointState(name=list(self.positions),
-                                       position=list(self.positions.values())))
+        self.states.publish(
+            JointState(name=list(self.positions), position=list(self.positions.values()))
+        )
 
     def last(self, agent):
         return self.statuses[agent][-1] if self.statuses[agent] else {}
@@ -65,8 +73,12 @@ def arm(harness):
     host = AgentHost()
     for node in host.nodes:
         harness.add(node)
-    assert harness.until(lambda: fake.states.get_subscription_count() > 0
-                         and all(p.get_subscription_count() > 0 for p in fake.goals.values()))
+    assert harness.until(
+        lambda: (
+            fake.states.get_subscription_count() > 0
+            and all(p.get_subscription_count() > 0 for p in fake.goals.values())
+        )
+    )
     assert harness.until(lambda: fake.last("elbow").get("state") == "idle")
     return fake
 
@@ -85,17 +97,24 @@ def test_a_goal_drives_the_joint_and_ends_done(harness, arm):
     assert harness.until(lambda: arm.last("elbow").get("state") == "done")
     assert arm.positions["elbow_joint"] == pytest.approx(math.pi / 4, abs=1e-3)
     commands = arm.commands["elbow"]
-    assert len(commands) > 20 and all(b >= a - 1e-12 for a, b in zip(commands, commands[1:]))
+    assert len(commands) > 20 and all(b >= a - 1e-12 for a, b in itertools.pairwise(commands))
     assert arm.last("elbow")["goal_count"] == "1" and arm.last("elbow")["_level"] == 0
     assert all(p == 0.0 for j, p in arm.positions.items() if j != "elbow_joint")
 
 
-@pytest.mark.parametrize("garbage, reason", [
-    ("", "empty goal"), ("x" * 1_000_000, "characters long"), ("move to nan degrees", "nan"),
-    ("tentacle to 3 deg", "does not understand"), ("move to 400 degrees", "limits [-160.4"),
-])
-def test_garbage_goals_give_an_error_status_and_the_node_keeps_working(harness, arm, garbage,
-                                                                       reason):
+@pytest.mark.parametrize(
+    "garbage, reason",
+    [
+        ("", "empty goal"),
+        ("x" * 1_000_000, "characters long"),
+        ("move to nan degrees", "nan"),
+        ("tentacle to 3 deg", "does not understand"),
+        ("move to 400 degrees", "limits [-160.4"),
+    ],
+)
+def test_garbage_goals_give_an_error_status_and_the_node_keeps_working(
+    harness, arm, garbage, reason
+):
     arm.goals["elbow"].publish(String(data=garbage))
     assert harness.until(lambda: arm.last("elbow").get("state") == "error")
     status = arm.last("elbow")
@@ -108,7 +127,9 @@ def test_estop_freezes_every_agent_and_is_seen_by_late_joiners(harness, arm):
     arm.goals["shoulder_pan"].publish(String(data="move to 90 degrees slowly"))
     assert harness.until(lambda: arm.positions["shoulder_pan_joint"] > 0.05)
     arm.estop.publish(Bool(data=True))
-    assert harness.until(lambda: all(arm.last(a).get("state") == "estop" for a in ROBOT.agent_names))
+    assert harness.until(
+        lambda: all(arm.last(a).get("state") == "estop" for a in ROBOT.agent_names)
+    )
     frozen = arm.positions["shoulder_pan_joint"]
     count = len(arm.commands["shoulder_pan"])
     assert harness.until(lambda: len(arm.commands["shoulder_pan"]) > count + 3)
@@ -125,8 +146,9 @@ def test_estop_freezes_every_agent_and_is_seen_by_late_joiners(harness, arm):
 def test_losing_joint_states_holds_and_reports(harness, arm):
     arm.follow = False
     arm.goals["elbow"].publish(String(data="move to 30 degrees slowly"))
-    assert harness.until(lambda: "no joint state" in arm.last("elbow").get("error", ""),
-                         timeout_s=5.0)
+    assert harness.until(
+        lambda: "no joint state" in arm.last("elbow").get("error", ""), timeout_s=5.0
+    )
     assert arm.last("elbow")["state"] == "error"
 
 

@@ -20,15 +20,22 @@ def sim(harness):
     node = harness.add(MujocoSimNode())
     received: list[JointState] = []
     statuses: list[dict] = []
-    harness.tester.create_subscription(JointState, "joint_states", received.append,
-                                       qos.JOINT_STATES)
     harness.tester.create_subscription(
-        DiagnosticArray, "/diagnostics",
-        lambda m: statuses.extend(values_of(s) for s in m.status if s.name == "mujoco_sim"), 10)
-    commands = {a.name: harness.tester.create_publisher(Float64MultiArray, a.command_topic,
-                                                        qos.COMMANDS) for a in ROBOT.agents}
-    assert harness.until(lambda: all(p.get_subscription_count() for p in commands.values())
-                         and len(received) > 0)
+        JointState, "joint_states", received.append, qos.JOINT_STATES
+    )
+    harness.tester.create_subscription(
+        DiagnosticArray,
+        "/diagnostics",
+        lambda m: statuses.extend(values_of(s) for s in m.status if s.name == "mujoco_sim"),
+        10,
+    )
+    commands = {
+        a.name: harness.tester.create_publisher(Float64MultiArray, a.command_topic, qos.COMMANDS)
+        for a in ROBOT.agents
+    }
+    assert harness.until(
+        lambda: all(p.get_subscription_count() for p in commands.values()) and len(received) > 0
+    )
     return node, received, commands, statuses
 
 
@@ -55,8 +62,12 @@ def test_a_forward_command_moves_its_joint(harness, sim):
     commands["elbow"].publish(Float64MultiArray(data=[0.5]))
     index = ROBOT.joint_names.index("elbow_joint")
     # A step command jolts the neighbours (reaction torque); the servos settle them back.
-    assert harness.until(lambda: abs(received[-1].position[index] - 0.5) < 0.005 and all(
-        abs(p) < 0.005 for i, p in enumerate(received[-1].position) if i != index))
+    assert harness.until(
+        lambda: (
+            abs(received[-1].position[index] - 0.5) < 0.005
+            and all(abs(p) < 0.005 for i, p in enumerate(received[-1].position) if i != index)
+        )
+    )
 
 
 @pytest.mark.parametrize("data", [[], [0.1, 0.2], [math.nan]])
@@ -64,7 +75,8 @@ def test_malformed_commands_are_dropped_like_forward_command_controller_does(har
     node, received, commands, statuses = sim
     commands["gripper"].publish(Float64MultiArray(data=data))
     assert harness.until(lambda: node.rejected_commands == 1)
-    assert harness.until(lambda: statuses and statuses[-1]["rejected_commands"] == "1",
-                         timeout_s=3.0)
+    assert harness.until(
+        lambda: statuses and statuses[-1]["rejected_commands"] == "1", timeout_s=3.0
+    )
     index = ROBOT.joint_names.index("gripper_finger_joint")
     assert received[-1].position[index] == pytest.approx(0.0, abs=1e-4)

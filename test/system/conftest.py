@@ -3,7 +3,6 @@
 from collections.abc import Iterator
 
 import pytest
-import rclpy
 
 from llm_mas_ros.core.bringup import node_list
 from llm_mas_ros.core.processes import ProcessGroup
@@ -27,9 +26,8 @@ class Graph:
 
 
 @pytest.fixture(scope="module")
-def graph(tmp_path_factory) -> Iterator[Graph]:
+def graph(ros, tmp_path_factory) -> Iterator[Graph]:
     group = ProcessGroup(node_list(), log_dir=tmp_path_factory.mktemp("logs"))
-    rclpy.init(args=[])
     group.start()
     client = GraphClient(load_robot(), node_name="system_test")
     try:
@@ -38,6 +36,5 @@ def graph(tmp_path_factory) -> Iterator[Graph]:
         yield graph
     finally:
         client.close()
-        rclpy.shutdown()
         group.stop()
     assert not group.running, "processes survived stop()"

@@ -19,8 +19,9 @@ def own_domain() -> dict[str, str]:
 
 
 def llm_mas_ros(*args: str, env=None, timeout=120) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout,
-                          env=env or own_domain())
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, timeout=timeout, env=env or own_domain()
+    )
 
 
 def node_processes(domain: str) -> list[int]:
@@ -48,9 +49,12 @@ def test_run_elbow_to_45_degrees_json_and_clean_shutdown():
     assert all(abs(v) < 0.02 for v in others.values()), others
     assert set(output["timings_ms"]) == {"first_step", "first_command", "done"}
     assert set(output["latency_ms"]) == {"first_step", "total"}
-    assert output["steps"][0][0] == {"agent": "elbow", "goal": "move to 45 deg",
-                                     "target": pytest.approx(0.785398, abs=1e-6),
-                                     "duration_s": pytest.approx(1.227, abs=1e-3)}
+    assert output["steps"][0][0] == {
+        "agent": "elbow",
+        "goal": "move to 45 deg",
+        "target": pytest.approx(0.785398, abs=1e-6),
+        "duration_s": pytest.approx(1.227, abs=1e-3),
+    }
     assert node_processes(env["ROS_DOMAIN_ID"]) == []
 
 
@@ -79,16 +83,22 @@ def test_plan_several_instructions_one_json_line_each(tmp_path):
     file.write_text("elbow to 10 degrees\n\ngo home\n")
     result = llm_mas_ros("plan", "wrist_1 to 5 deg", "--file", str(file), "--json")
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["instruction"] for line in lines] == ["wrist_1 to 5 deg", "elbow to 10 degrees",
-                                                       "go home"]
+    assert [line["instruction"] for line in lines] == [
+        "wrist_1 to 5 deg",
+        "elbow to 10 degrees",
+        "go home",
+    ]
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (["plan", "make me a sandwich"], 1, "cannot tell which agent"),
-    (["plan", "--file", "/nonexistent"], 1, "cannot read /nonexistent"),
-    (["--config", "/nonexistent", "plan", "x"], 2, "missing config file"),
-    (["plan", "elbow to 1 deg", "--planner", "local"], 2, "needs model_path"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["plan", "make me a sandwich"], 1, "cannot tell which agent"),
+        (["plan", "--file", "/nonexistent"], 1, "cannot read /nonexistent"),
+        (["--config", "/nonexistent", "plan", "x"], 2, "missing config file"),
+        (["plan", "elbow to 1 deg", "--planner", "local"], 2, "needs model_path"),
+    ],
+)
 def test_errors_are_one_readable_line_and_a_non_zero_exit(args, code, message):
     result = llm_mas_ros(*args)
     assert result.returncode == code
@@ -113,8 +123,9 @@ def test_up_then_say_then_ctrl_c_leaves_nothing_behind():
     import time
 
     env = own_domain()
-    up = subprocess.Popen([*CLI, "up"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                          text=True, env=env)
+    up = subprocess.Popen(
+        [*CLI, "up"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
     try:
         selector = selectors.DefaultSelector()
         selector.register(up.stdout, selectors.EVENT_READ)

@@ -13,8 +13,11 @@ TOLERANCE = 0.02  # rad, the acceptance tolerance
 
 
 def unchanged(before, after, except_joints=()):
-    return {j: (before[j], after[j]) for j in before
-            if j not in except_joints and abs(after[j] - before[j]) > TOLERANCE}
+    return {
+        j: (before[j], after[j])
+        for j in before
+        if j not in except_joints and abs(after[j] - before[j]) > TOLERANCE
+    }
 
 
 def test_elbow_to_45_degrees_moves_only_the_elbow(graph):
@@ -46,8 +49,9 @@ def test_out_of_limit_instruction_is_rejected_and_nothing_moves(graph):
     assert unchanged(before, graph.positions()) == {}
 
 
-@pytest.mark.parametrize("garbage", ["", "x" * 1_000_000, "elbow to nan degrees",
-                                     "kindly levitate the tentacle"])
+@pytest.mark.parametrize(
+    "garbage", ["", "x" * 1_000_000, "elbow to nan degrees", "kindly levitate the tentacle"]
+)
 def test_garbage_instructions_fail_with_a_reason_and_the_system_stays_up(graph, garbage):
     before = graph.positions()
     outcome = graph.run(garbage)
@@ -61,14 +65,19 @@ def test_estop_freezes_motion(graph):
     estop = client.node.create_publisher(Bool, "estop", client.estop.qos_profile)
     start = graph.positions()["shoulder_pan_joint"]
     client.instructions.publish(String(data="shoulder_pan to 90 degrees slowly"))
-    assert spin_until(client.executor,
-                      lambda: client.seen.positions.get("shoulder_pan_joint", start) > start + 0.1,
-                      timeout_s=10.0)
+    assert spin_until(
+        client.executor,
+        lambda: client.seen.positions.get("shoulder_pan_joint", start) > start + 0.1,
+        timeout_s=10.0,
+    )
     estop.publish(Bool(data=True))
-    assert spin_until(client.executor, lambda: client.seen.planner.get("state") == "failed",
-                      timeout_s=5.0)
-    assert "emergency stop" in client.seen.planner["reason"] or "estop" in \
-        client.seen.planner["reason"]
+    assert spin_until(
+        client.executor, lambda: client.seen.planner.get("state") == "failed", timeout_s=5.0
+    )
+    assert (
+        "emergency stop" in client.seen.planner["reason"]
+        or "estop" in client.seen.planner["reason"]
+    )
     frozen = graph.positions()
     spin_until(client.executor, lambda: False, timeout_s=1.0)  # let a second pass
     later = graph.positions()
@@ -82,8 +91,9 @@ def test_estop_freezes_motion(graph):
 def test_stop_fast_path_holds_a_running_plan(graph):
     client = graph.client
     client.instructions.publish(String(data="wrist_1 to 120 degrees slowly"))
-    assert spin_until(client.executor,
-                      lambda: client.seen.planner.get("state") == "running", timeout_s=10.0)
+    assert spin_until(
+        client.executor, lambda: client.seen.planner.get("state") == "running", timeout_s=10.0
+    )
     outcome = graph.run("halt")
     assert outcome.state == "stopped" and outcome.timings_ms["done"] < 100
     held = outcome.final_positions["wrist_1_joint"]

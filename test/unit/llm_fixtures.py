@@ -41,8 +41,25 @@ def robot() -> RobotModel:
 def corpus(model: RobotModel) -> list[str]:
     """Lines of plan-language and instruction text, so BPE learns merges for names and words."""
     rng = random.Random(0)
-    words = [*model.agent_names, *model.poses, "go to", "then", "open", "close", "hold", "wave",
-             "times", "slowly", "gently", "quickly", "none", "to", "by", "in", "s"]
+    words = [
+        *model.agent_names,
+        *model.poses,
+        "go to",
+        "then",
+        "open",
+        "close",
+        "hold",
+        "wave",
+        "times",
+        "slowly",
+        "gently",
+        "quickly",
+        "none",
+        "to",
+        "by",
+        "in",
+        "s",
+    ]
     words += [unit for units in PLAN_UNITS.values() for unit in units]
     lines = list(INSTRUCTIONS)
     for _ in range(400):
@@ -57,13 +74,21 @@ def train_tokenizer(model: RobotModel, vocab_size: int = 600) -> PreTrainedToken
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tokenizer.train_from_iterator(corpus(model), trainer)
     return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, bos_token="<|im_start|>", eos_token="<|im_end|>",
-        unk_token="<|endoftext|>", pad_token="<|endoftext|>", chat_template=CHATML)
+        tokenizer_object=tokenizer,
+        bos_token="<|im_start|>",
+        eos_token="<|im_end|>",
+        unk_token="<|endoftext|>",
+        pad_token="<|endoftext|>",
+        chat_template=CHATML,
+    )
 
 
 @functools.cache
@@ -75,11 +100,19 @@ def tiny_model(seed: int = 0, extra_vocab: int = 7) -> LoadedModel:
     """A random-weight 2-layer Llama on the trained tokenizer, on CPU. `extra_vocab` pads the
     output layer past the tokenizer (as real models do), which the decoder must mask."""
     tok = tokenizer()
-    config = LlamaConfig(vocab_size=len(tok) + extra_vocab, hidden_size=64,
-                         intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                         num_key_value_heads=2, max_position_embeddings=4096,
-                         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                         pad_token_id=tok.pad_token_id, tie_word_embeddings=False)
+    config = LlamaConfig(
+        vocab_size=len(tok) + extra_vocab,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        tie_word_embeddings=False,
+    )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
     return prepare(model, tok, "cpu", name=f"tiny-{seed}")
@@ -95,11 +128,15 @@ class FixedRetriever:
         return self.examples[:k]
 
 
-EXAMPLES = FixedRetriever([
-    Example("open the hand", "gripper open"),
-    Example("bend the forearm to 20 degrees slowly", "elbow to 20 deg slowly"),
-    Example("go to the ready pose and then close the claw", "go to ready then gripper close"),
-    Example("turn the base to minus 30 degrees and open the gripper",
-            "shoulder_pan to -30 deg, gripper open"),
-    Example("sing a song", "none"),
-])
+EXAMPLES = FixedRetriever(
+    [
+        Example("open the hand", "gripper open"),
+        Example("bend the forearm to 20 degrees slowly", "elbow to 20 deg slowly"),
+        Example("go to the ready pose and then close the claw", "go to ready then gripper close"),
+        Example(
+            "turn the base to minus 30 degrees and open the gripper",
+            "shoulder_pan to -30 deg, gripper open",
+        ),
+        Example("sing a song", "none"),
+    ]
+)

@@ -53,8 +53,9 @@ def test_a_bad_goal_holds_the_joint_and_says_why(arm):
     assert commands[2] == pytest.approx(moving_at)  # holds where it was commanded, no jump
 
 
-@pytest.mark.parametrize("garbage", ["", "x" * 1_000_000, "nan", "to nan deg", "tentacle",
-                                     None, 3.5])
+@pytest.mark.parametrize(
+    "garbage", ["", "x" * 1_000_000, "nan", "to nan deg", "tentacle", None, 3.5]
+)
 def test_garbage_goals_never_raise_and_always_report_an_error(arm, garbage):
     group = make_group(arm)
     group.core("elbow").receive_goal(garbage, 0.0)

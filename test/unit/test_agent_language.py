@@ -9,20 +9,23 @@ from llm_mas_ros.core.language import Skill, parse_subgoal, render_subgoal
 from llm_mas_ros.core.quantities import number_words_values, stated_numbers
 
 
-@pytest.mark.parametrize("text, skill, value, duration, style", [
-    ("move to 45 degrees", Skill.MOVE_TO, math.radians(45), None, None),
-    ("bend to 45°", Skill.MOVE_TO, math.radians(45), None, None),
-    ("to -0.5 rad in 2 s, gently", Skill.MOVE_TO, -0.5, 2.0, "gently"),
-    ("45 deg", Skill.MOVE_TO, math.radians(45), None, None),
-    ("30", Skill.MOVE_TO, math.radians(30), None, None),  # bare number: degrees
-    ("move by -10 degrees quickly", Skill.MOVE_BY, math.radians(-10), None, "quickly"),
-    ("rotate by +5 deg over 1.5 seconds", Skill.MOVE_BY, math.radians(5), 1.5, None),
-    ("hold", Skill.HOLD, None, None, None),
-    ("stop", Skill.HOLD, None, None, None),
-    ("go to ready slowly", Skill.POSE, None, None, "slowly"),
-    ("home", Skill.POSE, None, None, None),
-    ("wave 3 times", Skill.WAVE, None, None, None),
-])
+@pytest.mark.parametrize(
+    "text, skill, value, duration, style",
+    [
+        ("move to 45 degrees", Skill.MOVE_TO, math.radians(45), None, None),
+        ("bend to 45°", Skill.MOVE_TO, math.radians(45), None, None),
+        ("to -0.5 rad in 2 s, gently", Skill.MOVE_TO, -0.5, 2.0, "gently"),
+        ("45 deg", Skill.MOVE_TO, math.radians(45), None, None),
+        ("30", Skill.MOVE_TO, math.radians(30), None, None),  # bare number: degrees
+        ("move by -10 degrees quickly", Skill.MOVE_BY, math.radians(-10), None, "quickly"),
+        ("rotate by +5 deg over 1.5 seconds", Skill.MOVE_BY, math.radians(5), 1.5, None),
+        ("hold", Skill.HOLD, None, None, None),
+        ("stop", Skill.HOLD, None, None, None),
+        ("go to ready slowly", Skill.POSE, None, None, "slowly"),
+        ("home", Skill.POSE, None, None, None),
+        ("wave 3 times", Skill.WAVE, None, None, None),
+    ],
+)
 def test_elbow_goals_parse(arm, text, skill, value, duration, style):
     goal = parse_subgoal(text, arm.agent("elbow"), arm.poses)
     assert goal.skill is skill
@@ -30,40 +33,46 @@ def test_elbow_goals_parse(arm, text, skill, value, duration, style):
     assert (goal.duration_s, goal.style) == (duration, style)
 
 
-@pytest.mark.parametrize("text, skill, value", [
-    ("open", Skill.OPEN, None),
-    ("close slowly", Skill.CLOSE, None),
-    ("open to 20 mm", Skill.MOVE_TO, 0.020),
-    ("to 2 cm", Skill.MOVE_TO, 0.020),
-    ("to 0.01 m", Skill.MOVE_TO, 0.010),
-    ("to 15", Skill.MOVE_TO, 0.015),  # bare number on a prismatic joint: millimetres
-    ("50%", Skill.MOVE_TO, 0.020),  # half of the 0..40 mm range
-])
+@pytest.mark.parametrize(
+    "text, skill, value",
+    [
+        ("open", Skill.OPEN, None),
+        ("close slowly", Skill.CLOSE, None),
+        ("open to 20 mm", Skill.MOVE_TO, 0.020),
+        ("to 2 cm", Skill.MOVE_TO, 0.020),
+        ("to 0.01 m", Skill.MOVE_TO, 0.010),
+        ("to 15", Skill.MOVE_TO, 0.015),  # bare number on a prismatic joint: millimetres
+        ("50%", Skill.MOVE_TO, 0.020),  # half of the 0..40 mm range
+    ],
+)
 def test_gripper_goals_parse(arm, text, skill, value):
     goal = parse_subgoal(text, arm.agent("gripper"), arm.poses)
     assert goal.skill is skill
     assert goal.value == pytest.approx(value) if value is not None else goal.value is None
 
 
-@pytest.mark.parametrize("agent, text, message", [
-    ("elbow", "", "empty goal"),
-    ("elbow", "   ", "empty goal"),
-    ("elbow", "x" * 1_000_000, "characters long"),
-    ("elbow", "move to nan degrees", "does not understand 'nan'"),
-    ("elbow", "move to inf deg", "does not understand 'inf'"),
-    ("elbow", "dance", "does not understand 'dance'"),
-    ("elbow", "open", "not a gripper"),
-    ("elbow", "move to 20 mm", "moves by angle"),
-    ("gripper", "move to 20 degrees", "moves by length"),
-    ("elbow", "move to 10 deg and 20 deg", "more than one target"),
-    ("elbow", "move to", "needs a number"),
-    ("elbow", "slowly and quickly to 10 deg", "conflicting style"),
-    ("elbow", "to 10 deg in 500 s", "duration must be"),
-    ("elbow", "hold 10 deg", "takes no number"),
-    ("elbow", "go to ready then stow", "several poses"),
-    ("elbow", "to 10 deg\x00", "control characters"),
-    ("elbow", "wave 50 times", "1 to 10 times"),
-])
+@pytest.mark.parametrize(
+    "agent, text, message",
+    [
+        ("elbow", "", "empty goal"),
+        ("elbow", "   ", "empty goal"),
+        ("elbow", "x" * 1_000_000, "characters long"),
+        ("elbow", "move to nan degrees", "does not understand 'nan'"),
+        ("elbow", "move to inf deg", "does not understand 'inf'"),
+        ("elbow", "dance", "does not understand 'dance'"),
+        ("elbow", "open", "not a gripper"),
+        ("elbow", "move to 20 mm", "moves by angle"),
+        ("gripper", "move to 20 degrees", "moves by length"),
+        ("elbow", "move to 10 deg and 20 deg", "more than one target"),
+        ("elbow", "move to", "needs a number"),
+        ("elbow", "slowly and quickly to 10 deg", "conflicting style"),
+        ("elbow", "to 10 deg in 500 s", "duration must be"),
+        ("elbow", "hold 10 deg", "takes no number"),
+        ("elbow", "go to ready then stow", "several poses"),
+        ("elbow", "to 10 deg\x00", "control characters"),
+        ("elbow", "wave 50 times", "1 to 10 times"),
+    ],
+)
 def test_bad_goals_are_refused_with_a_reason(arm, agent, text, message):
     with pytest.raises(SubgoalError, match=message):
         parse_subgoal(text, arm.agent(agent), arm.poses)
@@ -74,13 +83,17 @@ def test_non_text_goal_is_refused(arm):
         parse_subgoal(None, arm.agent("elbow"), arm.poses)
 
 
-@given(degrees=st.floats(-170, 170, allow_nan=False), duration=st.one_of(
-    st.none(), st.floats(0.1, 60)), style=st.sampled_from([None, "slowly", "gently", "quickly"]))
+@given(
+    degrees=st.floats(-170, 170, allow_nan=False),
+    duration=st.one_of(st.none(), st.floats(0.1, 60)),
+    style=st.sampled_from([None, "slowly", "gently", "quickly"]),
+)
 def test_rendered_goals_parse_back_to_the_same_goal(arm, degrees, duration, style):
     agent = arm.agent("elbow")
     goal = parse_subgoal(f"move to {degrees:.4f} deg", agent)
-    goal = type(goal)(goal.skill, goal.value, duration_s=duration and round(duration, 2),
-                      style=style)
+    goal = type(goal)(
+        goal.skill, goal.value, duration_s=duration and round(duration, 2), style=style
+    )
     again = parse_subgoal(render_subgoal(goal, agent), agent, arm.poses)
     assert again.skill is goal.skill and again.style == style
     assert again.value == pytest.approx(goal.value, abs=1e-4)

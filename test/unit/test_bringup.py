@@ -34,14 +34,18 @@ def test_planner_backend_override_and_remappings_are_passed():
     assert spec.parameters == {"backend": "smollm2"}
     args = spec.ros_arguments()
     assert args[:3] == ["--ros-args", "-r", "__node:=planner"]
-    assert ["-p", "backend:=smollm2"] == args[args.index("-p"):args.index("-p") + 2]
+    assert args[args.index("-p") : args.index("-p") + 2] == ["-p", "backend:=smollm2"]
     assert "joint_states:=/arm/js" in args
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"sim": "gazebo"}, "sim must be one of"), ({"agents": "some"}, "agents must be one of"),
-    ({"config_dir": "/nonexistent"}, "missing config file"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"sim": "gazebo"}, "sim must be one of"),
+        ({"agents": "some"}, "agents must be one of"),
+        ({"config_dir": "/nonexistent"}, "missing config file"),
+    ],
+)
 def test_bad_bringup_arguments_are_refused(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         node_list(**kwargs)
@@ -49,8 +53,19 @@ def test_bad_bringup_arguments_are_refused(kwargs, message):
 
 def test_ros_arguments_quote_yaml_values():
     spec = NodeSpec("x", "m", "n", parameters={"s": "a b", "e": "", "l": ["a", "b"], "t": True})
-    assert spec.ros_arguments() == ["--ros-args", "-r", "__node:=n", "-p", "s:='a b'",
-                                    "-p", "e:=''", "-p", "l:=[a,b]", "-p", "t:=true"]
+    assert spec.ros_arguments() == [
+        "--ros-args",
+        "-r",
+        "__node:=n",
+        "-p",
+        "s:='a b'",
+        "-p",
+        "e:=''",
+        "-p",
+        "l:=[a,b]",
+        "-p",
+        "t:=true",
+    ]
 
 
 def test_every_process_gets_the_fast_discovery_profile_unless_one_is_set():
@@ -65,21 +80,25 @@ def test_config_files_parse_for_the_node_names_the_bringup_uses():
     assert sim["physics_rate_hz"] >= 500 and planner["backend"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("launch_ros") is None,
-                    reason="launch/launch_ros have no PyPI wheels; this runs on a ROS 2 install")
+@pytest.mark.skipif(
+    importlib.util.find_spec("launch_ros") is None,
+    reason="launch/launch_ros have no PyPI wheels; this runs on a ROS 2 install",
+)
 def test_launch_file_builds_the_same_node_list():  # pragma: no cover - needs a ROS install
-    from launch import LaunchContext
     from launch.actions import OpaqueFunction
 
-    spec = importlib.util.spec_from_file_location("bringup", share_path("launch",
-                                                                       "bringup.launch.py"))
+    from launch import LaunchContext
+
+    spec = importlib.util.spec_from_file_location(
+        "bringup", share_path("launch", "bringup.launch.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     description = module.generate_launch_description()
     context = LaunchContext()
     for entity in description.entities:
         entity.visit(context)
-    opaque = [e for e in description.entities if isinstance(e, OpaqueFunction)][0]
+    opaque = next(e for e in description.entities if isinstance(e, OpaqueFunction))
     nodes = opaque.execute(context)
     assert [n.node_executable for n in nodes] == [s.executable for s in node_list()]
 

@@ -31,9 +31,25 @@ BANK_FILE = ROOT / "config" / "planner_examples.yaml"
 
 NEAR_COPY_RATIO = 0.90  # difflib ratio of normalised texts at or above which two are near-copies
 NEAR_COPY_COSINE = 0.97  # MiniLM cosine at or above which two instructions say the same thing
-REQUIRED_TAGS = ("synonym", "degrees", "radians", "number-words", "relative", "direction", "pose",
-                 "two-step", "three-step", "simultaneous", "polite", "typo", "out-of-limit",
-                 "injection", "nonsense", "style", "gripper")
+REQUIRED_TAGS = (
+    "synonym",
+    "degrees",
+    "radians",
+    "number-words",
+    "relative",
+    "direction",
+    "pose",
+    "two-step",
+    "three-step",
+    "simultaneous",
+    "polite",
+    "typo",
+    "out-of-limit",
+    "injection",
+    "nonsense",
+    "style",
+    "gripper",
+)
 PLAN_NUMBER_RE = re.compile(r"\b(?:to|by|in) (-?\d+(?:\.\d+)?)\b")
 
 
@@ -77,11 +93,14 @@ def minilm():
 def _masked(text: str) -> str:
     """Normalised text with every number (digits or words) replaced by '#'."""
     words = normalize_instruction(text).replace("-", " ").split()
-    return " ".join("#" if re.fullmatch(r"[+-]?\d+(?:\.\d+)?", word)
-                    or number_words_values(word) else word for word in words)
+    return " ".join(
+        "#" if re.fullmatch(r"[+-]?\d+(?:\.\d+)?", word) or number_words_values(word) else word
+        for word in words
+    )
 
 
 # --- the dev set --------------------------------------------------------------------------------
+
 
 def test_every_devset_line_validates_and_the_set_is_large_and_varied(items):
     assert len(items) >= 80
@@ -91,20 +110,54 @@ def test_every_devset_line_validates_and_the_set_is_large_and_varied(items):
     assert {item.expect for item in items} == set(bench.OUTCOMES)
 
 
-@pytest.mark.parametrize("line, message", [
-    ({"id": "x", "instruction": "open", "tags": ["t"], "expect": "plan", "steps": []},
-     "has steps"),
-    ({"id": "x", "instruction": "open", "tags": ["t"], "expect": "maybe", "steps": []},
-     "expect must be"),
-    ({"id": "x", "instruction": "open", "tags": ["t"], "expect": "plan",
-      "steps": [{"laser": 1.0}]}, "unknown agent"),
-    ({"id": "x", "instruction": "open", "tags": ["t"], "expect": "reject", "steps": []},
-     "'rejected' is given"),
-    ({"id": "x", "instruction": "open", "tags": ["t"], "expect": "plan",
-      "steps": [{"elbow": {"target": 1.0, "speed": 2}}]}, "a goal object"),
-    ({"id": "x", "instruction": "open", "tags": ["t"], "expect": "none", "steps": [],
-      "extra": 1}, "unknown keys"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        (
+            {"id": "x", "instruction": "open", "tags": ["t"], "expect": "plan", "steps": []},
+            "has steps",
+        ),
+        (
+            {"id": "x", "instruction": "open", "tags": ["t"], "expect": "maybe", "steps": []},
+            "expect must be",
+        ),
+        (
+            {
+                "id": "x",
+                "instruction": "open",
+                "tags": ["t"],
+                "expect": "plan",
+                "steps": [{"laser": 1.0}],
+            },
+            "unknown agent",
+        ),
+        (
+            {"id": "x", "instruction": "open", "tags": ["t"], "expect": "reject", "steps": []},
+            "'rejected' is given",
+        ),
+        (
+            {
+                "id": "x",
+                "instruction": "open",
+                "tags": ["t"],
+                "expect": "plan",
+                "steps": [{"elbow": {"target": 1.0, "speed": 2}}],
+            },
+            "a goal object",
+        ),
+        (
+            {
+                "id": "x",
+                "instruction": "open",
+                "tags": ["t"],
+                "expect": "none",
+                "steps": [],
+                "extra": 1,
+            },
+            "unknown keys",
+        ),
+    ],
+)
 def test_schema_violations_are_reported_with_their_reason(robot, line, message):
     with pytest.raises(ConfigError, match=message):
         bench.parse_item(line, robot)
@@ -153,12 +206,16 @@ def test_no_devset_instruction_means_the_same_as_a_bank_one(items, bank, minilm,
     queries = minilm.encode([item.instruction for item in items])
     similarity = queries @ retriever.vectors.T
     best = similarity.max(axis=1)
-    close = [(items[i].id, bank[int(similarity[i].argmax())].instruction, round(float(best[i]), 3))
-             for i in range(len(items)) if best[i] >= NEAR_COPY_COSINE]
+    close = [
+        (items[i].id, bank[int(similarity[i].argmax())].instruction, round(float(best[i]), 3))
+        for i in range(len(items))
+        if best[i] >= NEAR_COPY_COSINE
+    ]
     assert not close
 
 
 # --- the example bank ---------------------------------------------------------------------------
+
 
 def test_bank_is_large_and_its_instructions_unique(bank):
     assert 120 <= len(bank) <= 220
@@ -185,12 +242,18 @@ def test_the_constrained_decoder_can_write_every_bank_plan(bank, robot):
     xgrammar = pytest.importorskip("xgrammar")
     grammar_module = pytest.importorskip("llm_mas_ros.core.llm.grammar")
     grammar = grammar_module.PlanGrammar(robot)
-    refused = [example for example in bank if not xgrammar.testing._is_grammar_accept_string(
-        xgrammar.Grammar.from_ebnf(grammar.for_instruction(example.instruction)), example.plan)]
+    refused = [
+        example
+        for example in bank
+        if not xgrammar.testing._is_grammar_accept_string(
+            xgrammar.Grammar.from_ebnf(grammar.for_instruction(example.instruction)), example.plan
+        )
+    ]
     assert not refused
 
 
 # --- the scorer ---------------------------------------------------------------------------------
+
 
 class ScriptedPlanner:
     """A fake backend: a fixed plan-language answer per instruction ('none': no steps;
@@ -229,12 +292,15 @@ def test_a_perfect_plan_scores_fully_right(items, robot):
     assert outcome.first_step_ms is not None and outcome.first_step_ms <= outcome.total_ms
 
 
-@pytest.mark.parametrize("answer, structure, targets", [
-    ("gripper open then shoulder_pan to 80 deg", True, False),  # 10 deg off: beyond 0.02 rad
-    ("gripper open then shoulder_pan to -90 deg", True, False),  # wrong direction
-    ("gripper open, shoulder_pan to 90 deg", False, False),  # one step, not two
-    ("shoulder_pan to 90 deg", False, False),  # a goal missing
-])
+@pytest.mark.parametrize(
+    "answer, structure, targets",
+    [
+        ("gripper open then shoulder_pan to 80 deg", True, False),  # 10 deg off: beyond 0.02 rad
+        ("gripper open then shoulder_pan to -90 deg", True, False),  # wrong direction
+        ("gripper open, shoulder_pan to 90 deg", False, False),  # one step, not two
+        ("shoulder_pan to 90 deg", False, False),  # a goal missing
+    ],
+)
 def test_a_wrong_plan_scores_wrong(items, robot, answer, structure, targets):
     _, result = _run(robot, _item(items, "issue-2"), answer)
     assert not result.full

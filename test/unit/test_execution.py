@@ -40,8 +40,10 @@ def test_steps_run_in_order_and_finish_when_every_agent_is_done():
 
 
 def test_a_done_status_from_before_the_dispatch_does_not_count():
-    reports = {"elbow": report("elbow", "done", "move to 10 deg", 5),
-               "gripper": report("gripper", "done", "open", 3)}
+    reports = {
+        "elbow": report("elbow", "done", "move to 10 deg", 5),
+        "gripper": report("gripper", "done", "open", 3),
+    }
     execution = start([STEP_1], reports)
     assert execution.update(reports, 0.1) is None and execution.state is ExecutionState.RUNNING
 

@@ -41,7 +41,8 @@ def test_any_local_causal_lm_directory_loads_in_inference_shape(tmp_path):
     tiny.tokenizer.save_pretrained(folder)
     loaded = runtime.load_local(folder, device="cpu")
     assert loaded.name == "local:my-planner" and loaded.source == folder
-    assert not loaded.model.training and loaded.model.dtype == torch.float32
+    expected = torch.bfloat16 if runtime.cpu_has_native_bf16() else torch.float32
+    assert not loaded.model.training and loaded.model.dtype == expected
     assert torch.get_num_threads() == 1  # a tiny model runs fastest on one thread
     planner = LlmPlanner(robot(), loaded, EXAMPLES)
     assert planner.name == "local:my-planner"
@@ -63,16 +64,18 @@ def test_conversion_is_atomic_and_logged(tmp_path, monkeypatch, caplog):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained",
-                        lambda *a, **k: tiny.tokenizer)
+    monkeypatch.setattr(
+        transformers.AutoTokenizer, "from_pretrained", lambda *a, **k: tiny.tokenizer
+    )
     monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", broken)
     target = tmp_path / "smollm2-test"
     with pytest.raises(ModelError, match="disk full"):
         runtime.convert_gguf(tmp_path / "model.gguf", target)
     assert list(tmp_path.iterdir()) == []  # no target, no staging folder left behind
 
-    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained",
-                        lambda *a, **k: tiny.model)
+    monkeypatch.setattr(
+        transformers.AutoModelForCausalLM, "from_pretrained", lambda *a, **k: tiny.model
+    )
     with caplog.at_level(logging.INFO, logger=runtime.LOG.name):
         runtime.convert_gguf(tmp_path / "model.gguf", target)
     assert (target / "config.json").is_file() and (target / "model.safetensors").is_file()
@@ -112,3 +115,25 @@ def test_smollm2_plans_a_two_part_instruction(smollm2):
         assert number.lstrip("-") in {"0", *allowed.values("deg"), *allowed.values("rad")}
     stats = smollm2.last_stats
     assert stats.reused_prompt_tokens > 0 and not math.isnan(stats.first_step_ms)
+
+
+@pytest.mark.parametrize(
+    ("cpus", "threads", "parameters", "expected"),
+    [
+        (2, None, 135_000_000, 2),
+        (8, None, 135_000_000, 7),
+        (32, None, 135_000_000, 8),
+        (8, None, 100_000, 1),
+        (8, 3, 135_000_000, 3),
+    ],
+)
+def test_thread_policy(monkeypatch, cpus, threads, parameters, expected):
+    """All CPUs of a small machine, all but one of a bigger one, one for tiny models."""
+    before = torch.get_num_threads()
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    try:
+        assert runtime.configure_threads(threads, parameters) == expected
+    finally:
+        torch.set_num_threads(before)

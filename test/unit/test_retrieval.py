@@ -31,8 +31,10 @@ BANK = [
     Example("turn the base to 45 degrees", "shoulder_pan to 45 deg"),
     Example("swing the turret round to ninety degrees", "shoulder_pan to 90 deg"),
     Example("bend the elbow to 60 degrees", "elbow to 60 deg"),
-    Example("open the gripper and then bend the elbow to 30 degrees",
-            "gripper open then elbow to 30 deg"),
+    Example(
+        "open the gripper and then bend the elbow to 30 degrees",
+        "gripper open then elbow to 30 deg",
+    ),
     Example("go to ready", "go to ready"),
     Example("what is the weather", "none"),
 ]
@@ -77,6 +79,7 @@ def _encoder() -> CountingEncoder:
 
 # --- MMR ----------------------------------------------------------------------------------------
 
+
 def test_mmr_prefers_relevance_but_skips_near_duplicates():
     vectors = np.array([[1.0, 0.0], [1.0, 0.0], [0.8, 0.6], [0.0, 1.0]], dtype=np.float32)
     relevance = np.array([0.9, 0.9, 0.8, 0.1], dtype=np.float32)
@@ -100,6 +103,7 @@ def test_mmr_picks_the_forced_first_item_first():
 
 
 # --- retriever over a fake encoder --------------------------------------------------------------
+
 
 def test_top_k_returns_k_examples_most_relevant_first_and_no_near_copies(tmp_path):
     retriever = EmbeddingRetriever(BANK, _encoder(), cache_dir=tmp_path)
@@ -164,9 +168,12 @@ def test_retrieval_latency_is_measured(tmp_path):
 
 # --- compound instructions ----------------------------------------------------------------------
 
+
 def test_compound_instructions_split_into_clauses():
     assert clauses("could you open your hand and then swing the base to 90 degrees") == [
-        "could you open your hand", "swing the base to 90 degrees"]
+        "could you open your hand",
+        "swing the base to 90 degrees",
+    ]
     assert clauses("open the gripper") == []
     assert instruction_shape("open your hand and then turn the base to 90 degrees") == (2, 1)
     assert instruction_shape("open the hand while turning the base to 90 degrees") == (1, 2)
@@ -174,13 +181,32 @@ def test_compound_instructions_split_into_clauses():
     assert plan_shape("none") == (0, 0)
 
 
-def test_a_compound_instruction_gets_its_shape_and_an_example_per_clause():
+def test_a_compound_instruction_gets_a_composed_example_then_its_shape_and_its_clauses():
     retriever = LexicalRetriever(BANK)
-    picked = retriever.top_k("close the claw and then turn the base to 10 degrees", 3)
-    plans = [example.plan for example in picked]
+    picked = retriever.top_k("close the claw and then turn the base to 10 degrees", 4)
+    assert picked[0] == Example(
+        "close the claw, then turn the base to 45 degrees",
+        "gripper close then shoulder_pan to 45 deg",
+    )
+    plans = [example.plan for example in picked[1:]]
     assert "gripper open then elbow to 30 deg" in plans  # two steps, like the instruction
     assert "gripper close" in plans
     assert any(plan.startswith("shoulder_pan") for plan in plans)
+    assert len(picked) == 4
+
+
+def test_goals_of_one_step_compose_with_a_comma_and_never_clash():
+    retriever = LexicalRetriever(BANK)
+    together = retriever.top_k("close the claw while you turn the base to 10 degrees", 2)
+    assert together[0].plan == "gripper close, shoulder_pan to 45 deg"
+    clash = retriever.top_k("turn the base to 10 degrees and turn the base to 45 degrees", 2)
+    assert all(", shoulder_pan" not in example.plan for example in clash)
+
+
+def test_a_clause_that_asks_for_nothing_adds_nothing_to_a_composed_plan():
+    retriever = LexicalRetriever(BANK)
+    picked = retriever.top_k("what is the weather then close the claw", 2)
+    assert picked[0] == Example("what is the weather, then close the claw", "gripper close")
 
 
 def test_lexical_retriever_needs_no_model(bank):
@@ -190,14 +216,20 @@ def test_lexical_retriever_needs_no_model(bank):
 
 # --- the real encoder ---------------------------------------------------------------------------
 
+
 def test_the_model_ships_in_its_package():
     folder = minilm_model_dir()
     assert (folder / "config.json").is_file() and (folder / "tokenizer.json").is_file()
 
 
 def test_minilm_gives_unit_vectors_that_capture_meaning(minilm):
-    vectors = minilm.encode(["rotate the waist to ninety degrees",
-                             "swing the turret round to 90 degrees", "open the gripper"])
+    vectors = minilm.encode(
+        [
+            "rotate the waist to ninety degrees",
+            "swing the turret round to 90 degrees",
+            "open the gripper",
+        ]
+    )
     assert vectors.shape == (3, 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     similarity = vectors @ vectors.T
@@ -207,9 +239,11 @@ def test_minilm_gives_unit_vectors_that_capture_meaning(minilm):
 
 def test_minilm_retrieval_over_the_bank_finds_paraphrases(bank_retriever):
     retriever = bank_retriever
-    cases = {"could you let go of the part": "gripper open",
-             "send the arm to its transport position": "go to stow",
-             "what is the capital of France": "none"}
+    cases = {
+        "could you let go of the part": "gripper open",
+        "send the arm to its transport position": "go to stow",
+        "what is the capital of France": "none",
+    }
     for instruction, plan in cases.items():
         assert plan in [e.plan for e in retriever.top_k(instruction, 4)], instruction
 
@@ -218,14 +252,20 @@ def test_minilm_embeds_an_instruction_in_milliseconds(bank_retriever):
     """Report the per-instruction encoder latency; the bound is loose for a shared 2-core CI."""
     retriever = bank_retriever
     retriever.top_k("warm up the encoder", 6)
-    instructions = ["turn the base left by 20 degrees", "open the claw and then go home",
-                    "could you release the part, please?", "raise the forearm by ten degrees"]
+    instructions = [
+        "turn the base left by 20 degrees",
+        "open the claw and then go home",
+        "could you release the part, please?",
+        "raise the forearm by ten degrees",
+    ]
     embed, whole = [], []
     for instruction in instructions * 3:
         started = time.perf_counter()
         retriever.top_k(instruction, 6)
         whole.append((time.perf_counter() - started) * 1000.0)
         embed.append(retriever.last_embed_ms)
-    print(f"\nMiniLM embedding per instruction: p50 {np.median(embed):.1f} ms, "
-          f"max {max(embed):.1f} ms; top-6 p50 {np.median(whole):.1f} ms")
+    print(
+        f"\nMiniLM embedding per instruction: p50 {np.median(embed):.1f} ms, "
+        f"max {max(embed):.1f} ms; top-6 p50 {np.median(whole):.1f} ms"
+    )
     assert np.median(embed) < 250.0

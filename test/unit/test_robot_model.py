@@ -9,11 +9,23 @@ from llm_mas_ros.core.robot import load_urdf, parse_urdf_joints, robot_from_para
 from llm_mas_ros.core.share import share_path
 
 CONTRACT_JOINTS = (
-    "shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint", "wrist_1_joint",
-    "wrist_2_joint", "wrist_3_joint", "gripper_finger_joint",
+    "shoulder_pan_joint",
+    "shoulder_lift_joint",
+    "elbow_joint",
+    "wrist_1_joint",
+    "wrist_2_joint",
+    "wrist_3_joint",
+    "gripper_finger_joint",
 )
-CONTRACT_AGENTS = ("shoulder_pan", "shoulder_lift", "elbow", "wrist_1", "wrist_2", "wrist_3",
-                   "gripper")
+CONTRACT_AGENTS = (
+    "shoulder_pan",
+    "shoulder_lift",
+    "elbow",
+    "wrist_1",
+    "wrist_2",
+    "wrist_3",
+    "gripper",
+)
 
 
 def test_reference_robot_has_the_contract_joints_and_agents(arm):
@@ -52,8 +64,11 @@ def test_urdf_declares_a_position_interface_for_every_agent_joint(arm):
     import xml.etree.ElementTree as ET
 
     control = ET.fromstring(arm.urdf_xml).find("ros2_control")
-    commanded = {j.get("name") for j in control.findall("joint")
-                 if j.find("command_interface[@name='position']") is not None}
+    commanded = {
+        j.get("name")
+        for j in control.findall("joint")
+        if j.find("command_interface[@name='position']") is not None
+    }
     assert commanded == set(CONTRACT_JOINTS)
 
 
@@ -82,15 +97,18 @@ def test_mimic_joint_is_parsed_but_cannot_be_an_agent(arm):
         robot_from_params(params, arm.urdf_xml)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"agents.elbow.joint": "knee_joint"}, "not a movable URDF joint"),
-    ({"agent_names": []}, "at least one agent"),
-    ({"agent_names": ["elbow", "elbow"]}, "duplicates"),
-    ({"poses.ready.elbow_joint": 9.0}, "outside its URDF limits"),
-    ({"agents.gripper.kind": "tentacle"}, "kind must be one of"),
-    ({"control_rate_hz": "fast"}, "must be float"),
-    ({"speed_fraction.slowly": 2.0}, "must be in"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"agents.elbow.joint": "knee_joint"}, "not a movable URDF joint"),
+        ({"agent_names": []}, "at least one agent"),
+        ({"agent_names": ["elbow", "elbow"]}, "duplicates"),
+        ({"poses.ready.elbow_joint": 9.0}, "outside its URDF limits"),
+        ({"agents.gripper.kind": "tentacle"}, "kind must be one of"),
+        ({"control_rate_hz": "fast"}, "must be float"),
+        ({"speed_fraction.slowly": 2.0}, "must be in"),
+    ],
+)
 def test_bad_robot_config_is_refused_with_the_reason(arm, change, message):
     params = P.load_parameters([share_path("config", "robot.yaml")])
     params.update(change)
@@ -100,14 +118,17 @@ def test_bad_robot_config_is_refused_with_the_reason(arm, change, message):
 
 def test_another_robot_is_only_urdf_and_yaml(tmp_path):
     urdf = tmp_path / "pendulum.urdf"
-    urdf.write_text(textwrap.dedent("""\
+    urdf.write_text(
+        textwrap.dedent("""\
         <robot name="pendulum">
           <link name="base"/><link name="bob"/>
           <joint name="swing" type="revolute"><parent link="base"/><child link="bob"/>
             <axis xyz="0 1 0"/><limit lower="-1" upper="1" velocity="2" effort="5"/></joint>
-        </robot>"""))
+        </robot>""")
+    )
     config = tmp_path / "robot.yaml"
-    config.write_text(textwrap.dedent(f"""\
+    config.write_text(
+        textwrap.dedent(f"""\
         /**:
           ros__parameters:
             robot_description: {urdf}
@@ -117,7 +138,8 @@ def test_another_robot_is_only_urdf_and_yaml(tmp_path):
             pose_names: [rest]
             poses:
               rest: {{swing: 0.5}}
-        """))
+        """)
+    )
     robot = robot_from_params(P.load_parameters([config]))
     assert robot.agent("swinger").command_topic == "swing_controller/commands"
     assert robot.pose("rest") == {"swing": 0.5}
@@ -125,8 +147,10 @@ def test_another_robot_is_only_urdf_and_yaml(tmp_path):
 
 def test_parameter_files_apply_wildcard_and_node_sections(tmp_path):
     file = tmp_path / "p.yaml"
-    file.write_text("/**:\n  ros__parameters:\n    a: 1\n    b: {c: 2}\n"
-                    "planner:\n  ros__parameters:\n    a: 3\nother:\n  ros__parameters:\n    a: 4\n")
+    file.write_text(
+        "/**:\n  ros__parameters:\n    a: 1\n    b: {c: 2}\n"
+        "planner:\n  ros__parameters:\n    a: 3\nother:\n  ros__parameters:\n    a: 4\n"
+    )
     assert P.load_parameters([file], "planner") == {"a": 3, "b.c": 2}
     assert P.load_parameters([file], "x") == {"a": 1, "b.c": 2}
 
@@ -134,5 +158,6 @@ def test_parameter_files_apply_wildcard_and_node_sections(tmp_path):
 def test_continuous_joints_have_no_position_limits():
     joints = parse_urdf_joints(
         '<robot name="r"><joint name="w" type="continuous"><parent link="a"/>'
-        '<child link="b"/></joint></robot>')
+        '<child link="b"/></joint></robot>'
+    )
     assert joints["w"].lower == -math.inf and joints["w"].contains(1e6)

@@ -7,44 +7,79 @@ from llm_mas_ros.core.plan import Proposal
 from llm_mas_ros.core.planner import PlanningPipeline, is_stop, normalize_instruction
 from llm_mas_ros.core.rules import RulePlanner
 
-HOME = {"shoulder_pan": 0.0, "shoulder_lift": 0.0, "elbow": 0.0, "wrist_1": 0.0,
-        "wrist_2": 0.0, "wrist_3": 0.0, "gripper": 0.0}
+HOME = {
+    "shoulder_pan": 0.0,
+    "shoulder_lift": 0.0,
+    "elbow": 0.0,
+    "wrist_1": 0.0,
+    "wrist_2": 0.0,
+    "wrist_3": 0.0,
+    "gripper": 0.0,
+}
 
 
 def structure(plan):
-    return [[(goal.agent, None if goal.target is None else round(goal.target, 4)) for goal in step]
-            for step in plan.steps]
+    return [
+        [(goal.agent, None if goal.target is None else round(goal.target, 4)) for goal in step]
+        for step in plan.steps
+    ]
 
 
-@pytest.mark.parametrize("instruction, expected", [
-    ("elbow to 45 degrees", [[("elbow", 0.7854)]]),
-    ("shoulder_pan to -30 degrees and open the gripper",
-     [[("shoulder_pan", -0.5236), ("gripper", 0.04)]]),
-    ("elbow to 45 degrees; open the gripper", [[("elbow", 0.7854)], [("gripper", 0.04)]]),
-    ("go to ready, then close the gripper",
-     [[("shoulder_pan", 0.0), ("shoulder_lift", -0.6), ("elbow", 1.2), ("wrist_1", 0.9),
-       ("wrist_2", 0.0), ("wrist_3", 0.0)], [("gripper", 0.0)]]),
-    ("Open the hand, then bend the forearm to 30°.", [[("gripper", 0.04)], [("elbow", 0.5236)]]),
-    ("elbow and wrist 1 to 30 degrees", [[("elbow", 0.5236), ("wrist_1", 0.5236)]]),
-    ("wrist_3 by 10 deg then wrist_3 by 10 deg", [[("wrist_3", 0.1745)], [("wrist_3", 0.3491)]]),
-    ("please rotate the base to 0.5 rad slowly", [[("shoulder_pan", 0.5)]]),
-    ("elbow hold", [[("elbow", None)]]),
-])
+@pytest.mark.parametrize(
+    "instruction, expected",
+    [
+        ("elbow to 45 degrees", [[("elbow", 0.7854)]]),
+        (
+            "shoulder_pan to -30 degrees and open the gripper",
+            [[("shoulder_pan", -0.5236), ("gripper", 0.04)]],
+        ),
+        ("elbow to 45 degrees; open the gripper", [[("elbow", 0.7854)], [("gripper", 0.04)]]),
+        (
+            "go to ready, then close the gripper",
+            [
+                [
+                    ("shoulder_pan", 0.0),
+                    ("shoulder_lift", -0.6),
+                    ("elbow", 1.2),
+                    ("wrist_1", 0.9),
+                    ("wrist_2", 0.0),
+                    ("wrist_3", 0.0),
+                ],
+                [("gripper", 0.0)],
+            ],
+        ),
+        (
+            "Open the hand, then bend the forearm to 30°.",
+            [[("gripper", 0.04)], [("elbow", 0.5236)]],
+        ),
+        ("elbow and wrist 1 to 30 degrees", [[("elbow", 0.5236), ("wrist_1", 0.5236)]]),
+        (
+            "wrist_3 by 10 deg then wrist_3 by 10 deg",
+            [[("wrist_3", 0.1745)], [("wrist_3", 0.3491)]],
+        ),
+        ("please rotate the base to 0.5 rad slowly", [[("shoulder_pan", 0.5)]]),
+        ("elbow hold", [[("elbow", None)]]),
+    ],
+)
 def test_agent_language_instructions_plan_without_a_model(arm, instruction, expected):
     plan = PlanningPipeline(arm).plan(instruction, HOME)
     assert plan.planner == "fast-path:rules" and not plan.rejected
     assert structure(plan) == expected
 
 
-@pytest.mark.parametrize("instruction, message", [
-    ("", "empty instruction"),
-    ("x" * 1_000_000, "characters long"),
-    ("make me a sandwich", "cannot tell which agent"),
-    ("tentacle to 10 degrees", "cannot tell which agent"),
-    ("elbow to nan degrees", "does not understand"),
-    ("elbow and wrist 1", "no goal given"),
-    ("\x07\x00", "control characters"),
-])
+@pytest.mark.parametrize(
+    "instruction, message",
+    [
+        ("", "empty instruction"),
+        ("x" * 1_000_000, "characters long"),
+        ("make me a sandwich", "cannot tell which agent"),
+        ("tentacle to 10 degrees", "cannot tell which agent"),
+        ("elbow to nan degrees", "'nan' is not a number"),
+        ("wrist_1 to -inf deg", "'-inf' is not a number"),
+        ("elbow and wrist 1", "no goal given"),
+        ("\x07\x00", "control characters"),
+    ],
+)
 def test_unplannable_instructions_raise_plan_error_with_a_reason(arm, instruction, message):
     with pytest.raises(PlanError, match=message):
         PlanningPipeline(arm).plan(instruction, HOME)
@@ -55,8 +90,10 @@ def test_non_text_instruction_is_a_plan_error(arm):
         PlanningPipeline(arm).plan(None, HOME)
 
 
-@pytest.mark.parametrize("text", ["stop", "STOP!", "halt", "freeze", "please stop now",
-                                  "Stop everything.", "emergency stop"])
+@pytest.mark.parametrize(
+    "text",
+    ["stop", "STOP!", "halt", "freeze", "please stop now", "Stop everything.", "emergency stop"],
+)
 def test_stop_words_take_the_fast_path(arm, text):
     assert is_stop(text)
     plan = PlanningPipeline(arm).plan(text, HOME)
@@ -69,8 +106,9 @@ def test_sentences_that_merely_contain_stop_are_not_the_global_stop(text):
 
 
 def test_an_out_of_limit_step_stops_the_plan_there(arm):
-    plan = PlanningPipeline(arm).plan("gripper open then elbow to 400 degrees then elbow to 0 deg",
-                                      HOME)
+    plan = PlanningPipeline(arm).plan(
+        "gripper open then elbow to 400 degrees then elbow to 0 deg", HOME
+    )
     assert structure(plan) == [[("gripper", 0.04)]]
     assert plan.rejected[0].agent == "elbow" and "limits" in plan.rejected[0].reason
     assert not plan.executable
@@ -132,11 +170,14 @@ def test_rule_planner_vocabulary_comes_from_config(arm):
     assert planner.parse_step("turret to 10 deg") == (Proposal("shoulder_pan", "to 10 deg"),)
 
 
-@pytest.mark.parametrize("instruction", [
-    "lift the forearm up by 45 degrees",  # direction words are not filler
-    "move the elbow back by 10 degrees",
-    "elbow wrist_1 to 10 deg",  # two agents in one clause: ambiguous
-])
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "lift the forearm up by 45 degrees",  # direction words are not filler
+        "move the elbow back by 10 degrees",
+        "elbow wrist_1 to 10 deg",  # two agents in one clause: ambiguous
+    ],
+)
 def test_instructions_the_rules_could_misread_are_left_to_a_model(arm, instruction):
     with pytest.raises(PlanError):
         PlanningPipeline(arm).plan(instruction, HOME)

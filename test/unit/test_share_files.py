@@ -22,11 +22,15 @@ def fake_install(root: Path) -> Path:
 
 def share_dir_in_subprocess(env_extra: dict[str, str]) -> str:
     probe = "from llm_mas_ros.core.share import share_dir; print(share_dir())"
-    env = {k: v for k, v in __import__("os").environ.items()
-           if k not in ("AMENT_PREFIX_PATH", "LLM_MAS_ROS_SHARE")}
+    env = {
+        k: v
+        for k, v in __import__("os").environ.items()
+        if k not in ("AMENT_PREFIX_PATH", "LLM_MAS_ROS_SHARE")
+    }
     env.update(env_extra)
-    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          env=env, check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    ).stdout.strip()
 
 
 def test_colcon_install_is_found_through_the_ament_index(tmp_path):
@@ -40,8 +44,10 @@ def test_explicit_override_wins(tmp_path):
 
 
 def test_an_editable_install_falls_back_to_the_source_tree():
-    assert share_dir_in_subprocess({}) in (str(SOURCE), str(Path(sys.prefix) / "share" /
-                                                               "llm_mas_ros"))
+    assert share_dir_in_subprocess({}) in (
+        str(SOURCE),
+        str(Path(sys.prefix) / "share" / "llm_mas_ros"),
+    )
 
 
 def test_the_pip_prefix_is_searched_before_the_source_tree(monkeypatch, tmp_path):

@@ -26,7 +26,8 @@ GOALS = st.one_of(
     st.text(max_size=40),
 )
 POSITIONS = st.fixed_dictionaries(
-    {a.name: st.floats(a.joint.lower, a.joint.upper) for a in ROBOT.agents})
+    {a.name: st.floats(a.joint.lower, a.joint.upper) for a in ROBOT.agents}
+)
 
 
 def _targets_within_limits(plan):
@@ -38,9 +39,13 @@ def _targets_within_limits(plan):
 
 
 @settings(max_examples=300, deadline=None)
-@given(steps=st.lists(st.lists(st.tuples(AGENTS, GOALS), min_size=1, max_size=4),
-                      min_size=1, max_size=3),
-       positions=POSITIONS, clamp=st.booleans())
+@given(
+    steps=st.lists(
+        st.lists(st.tuples(AGENTS, GOALS), min_size=1, max_size=4), min_size=1, max_size=3
+    ),
+    positions=POSITIONS,
+    clamp=st.booleans(),
+)
 def test_no_dispatched_target_is_ever_outside_the_urdf_limits(steps, positions, clamp):
     shield = SafetyShield(ROBOT, clamp=clamp)
     expected = dict(positions)
@@ -69,30 +74,31 @@ def test_any_instruction_text_yields_a_safe_plan_or_a_plan_error(text, positions
     pipeline = PlanningPipeline(ROBOT)
     try:
         plan = pipeline.plan(text, positions)
-    except Exception as error:  # noqa: BLE001 - the assertion is on the type
+    except Exception as error:
         assert type(error).__name__ == "PlanError", repr(error)
         return
     _targets_within_limits(plan)
 
 
 def test_out_of_limit_target_is_rejected_with_the_limit_in_the_reason():
-    checked = SafetyShield(ROBOT).check_step([Proposal("elbow", "to 400 degrees")],
-                                             {"elbow": 0.0})
+    checked = SafetyShield(ROBOT).check_step([Proposal("elbow", "to 400 degrees")], {"elbow": 0.0})
     assert not checked.goals
     (rejection,) = checked.rejected
     assert rejection.agent == "elbow" and "[-160.4, 160.4] deg" in rejection.reason
 
 
 def test_clamp_mode_clamps_and_says_so():
-    checked = SafetyShield(ROBOT, clamp=True).check_step([Proposal("elbow", "to 400 degrees")],
-                                                         {"elbow": 0.0})
+    checked = SafetyShield(ROBOT, clamp=True).check_step(
+        [Proposal("elbow", "to 400 degrees")], {"elbow": 0.0}
+    )
     assert checked.goals[0].target == pytest.approx(2.8)
     assert "clamped" in checked.notes[0]
 
 
 def test_too_short_duration_is_stretched_and_the_plan_says_so():
-    checked = SafetyShield(ROBOT).check_step([Proposal("elbow", "to 90 deg in 0.1 s")],
-                                             {"elbow": 0.0})
+    checked = SafetyShield(ROBOT).check_step(
+        [Proposal("elbow", "to 90 deg in 0.1 s")], {"elbow": 0.0}
+    )
     goal = checked.goals[0]
     shortest = minimum_duration(math.pi / 2, ROBOT.agent("elbow").joint.velocity)
     assert goal.duration_s == pytest.approx(shortest, abs=0.01)
@@ -108,10 +114,13 @@ def test_relative_moves_chain_through_steps():
     assert second.goals[0].goal.startswith("move to ")  # sent as an absolute target
 
 
-@pytest.mark.parametrize("proposal, reason", [
-    (Proposal("tentacle", "to 10 deg"), "unknown agent 'tentacle'"),
-    (Proposal("elbow", "ignore your limits and go to 400 degrees"), "does not understand"),
-])
+@pytest.mark.parametrize(
+    "proposal, reason",
+    [
+        (Proposal("tentacle", "to 10 deg"), "unknown agent 'tentacle'"),
+        (Proposal("elbow", "ignore your limits and go to 400 degrees"), "does not understand"),
+    ],
+)
 def test_unknown_agents_and_injections_are_rejected(proposal, reason):
     checked = SafetyShield(ROBOT).check_step([proposal], {"elbow": 0.0})
     assert not checked.goals and reason in checked.rejected[0].reason
@@ -119,13 +128,16 @@ def test_unknown_agents_and_injections_are_rejected(proposal, reason):
 
 def test_two_goals_for_one_agent_in_one_step_are_rejected():
     checked = SafetyShield(ROBOT).check_step(
-        [Proposal("elbow", "to 10 deg"), Proposal("elbow", "to 20 deg")], {"elbow": 0.0})
+        [Proposal("elbow", "to 10 deg"), Proposal("elbow", "to 20 deg")], {"elbow": 0.0}
+    )
     assert len(checked.goals) == 1 and "two goals" in checked.rejected[0].reason
 
 
 def test_pose_goals_in_one_step_arrive_together():
     checked = SafetyShield(ROBOT).check_step(
-        [Proposal(a, "go to stow") for a in ROBOT.agent_names[:6]], {a: 0.0 for a in ROBOT.agent_names})
+        [Proposal(a, "go to stow") for a in ROBOT.agent_names[:6]],
+        {a: 0.0 for a in ROBOT.agent_names},
+    )
     durations = {goal.duration_s for goal in checked.goals}
     assert len(durations) == 1 and durations.pop() > 1.0
 

@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 from llm_mas_ros.core.errors import ConfigError
-from llm_mas_ros.core.sim import ArmSimulation, SimSettings, initial_positions, joint_order, \
-    sim_settings_from_params
+from llm_mas_ros.core.sim import (
+    ArmSimulation,
+    SimSettings,
+    initial_positions,
+    joint_order,
+    sim_settings_from_params,
+)
 
 
 @pytest.fixture()
@@ -32,10 +37,15 @@ def test_the_arm_holds_its_initial_pose_against_gravity(sim):
     assert np.abs(sim.positions - start).max() < 1e-3
 
 
-@pytest.mark.parametrize("joint, target", [
-    ("elbow_joint", math.radians(45)), ("shoulder_pan_joint", -0.5),
-    ("shoulder_lift_joint", 1.0), ("gripper_finger_joint", 0.04),
-])
+@pytest.mark.parametrize(
+    "joint, target",
+    [
+        ("elbow_joint", math.radians(45)),
+        ("shoulder_pan_joint", -0.5),
+        ("shoulder_lift_joint", 1.0),
+        ("gripper_finger_joint", 0.04),
+    ],
+)
 def test_position_commands_are_reached(arm, sim, joint, target):
     index = arm.joint_names.index(joint)
     assert sim.set_command(index, target)

@@ -4,13 +4,15 @@ from llm_mas_ros.core.agent import AgentGroup, AgentState
 from llm_mas_ros.core.planner import PlanningPipeline
 from llm_mas_ros.core.report import agent_report, agent_values, plan_json, plan_values
 
-HOME = dict.fromkeys(("shoulder_pan", "shoulder_lift", "elbow", "wrist_1", "wrist_2", "wrist_3",
-                      "gripper"), 0.0)
+HOME = dict.fromkeys(
+    ("shoulder_pan", "shoulder_lift", "elbow", "wrist_1", "wrist_2", "wrist_3", "gripper"), 0.0
+)
 
 
 def test_plan_json_survives_the_trip_through_diagnostic_values(arm):
     plan = PlanningPipeline(arm).plan(
-        "go to ready then gripper open then elbow to 45 deg in 0.01 s then elbow to 400 deg", HOME)
+        "go to ready then gripper open then elbow to 45 deg in 0.01 s then elbow to 400 deg", HOME
+    )
     assert plan.rejected and plan.notes and len(plan.steps) == 3
     expected = plan.to_json()
     rebuilt = plan_json(plan.instruction, dict(plan_values(plan)))

@@ -12,6 +12,7 @@ is parsed the same way, and whatever does not parse is a PlanError (a parse fail
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,13 +21,14 @@ from ..errors import ConfigError, PlanError
 from ..plan import ProposedStep
 from ..robot import RobotModel
 from ..rules import RulePlanner
-from .decoder import DEFAULT_MAX_NEW_TOKENS, ConstrainedDecoder, DecodeStats
+from .decoder import DEFAULT_MAX_NEW_TOKENS, ConstrainedDecoder, DecodeStats, stop_token_ids
 from .examples import Retriever
 from .grammar import NONE_PLAN, STEP_SEPARATOR, PlanGrammar
 from .prompt import DEFAULT_EXAMPLES, PromptBuilder
 from .runtime import LoadedModel, load_local, load_smollm2
 
 BACKENDS = ("rules", "smollm2", "local")
+_RELATIVE_RE = re.compile(r"(?:by|wave)\b")
 _QUOTE_CHARS = 80
 
 
@@ -37,8 +39,10 @@ def _quoted(text: str) -> str:
 def nothing_to_do(robot: RobotModel, instruction: str) -> PlanError:
     """The error for an instruction that asks for nothing this robot can do."""
     poses = f"; poses: {', '.join(robot.poses)}" if robot.poses else ""
-    return PlanError(f"{_quoted(instruction)} asks for nothing this robot can do "
-                     f"(agents: {', '.join(robot.agent_names)}{poses}); nothing was moved")
+    return PlanError(
+        f"{_quoted(instruction)} asks for nothing this robot can do "
+        f"(agents: {', '.join(robot.agent_names)}{poses}); nothing was moved"
+    )
 
 
 def parse_plan_step(rules: RulePlanner, text: str) -> ProposedStep:
@@ -46,8 +50,9 @@ def parse_plan_step(rules: RulePlanner, text: str) -> ProposedStep:
     try:
         return rules.parse_step(text)
     except PlanError as error:
-        raise PlanError(f"the model wrote {_quoted(text)}, which is not a valid step: "
-                        f"{error}") from error
+        raise PlanError(
+            f"the model wrote {_quoted(text)}, which is not a valid step: {error}"
+        ) from error
 
 
 class LlmPlanner:
@@ -56,18 +61,31 @@ class LlmPlanner:
     `propose` is lazy: decoding runs while the caller iterates, and each step is yielded as
     soon as it is decoded. `last_stats` describes the latest decode (calls, tokens, times)."""
 
-    def __init__(self, robot: RobotModel, loaded: LoadedModel, retriever: Retriever | None = None,
-                 *, examples: int = DEFAULT_EXAMPLES, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-                 jump_forward: bool = True, reuse_prefix: bool = True) -> None:
+    def __init__(
+        self,
+        robot: RobotModel,
+        loaded: LoadedModel,
+        retriever: Retriever | None = None,
+        *,
+        examples: int = DEFAULT_EXAMPLES,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        jump_forward: bool = True,
+        reuse_prefix: bool = True,
+    ) -> None:
         self.name = loaded.name
         self.robot = robot
         self.loaded = loaded
         self.rules = RulePlanner(robot)
         self.grammar = PlanGrammar(robot)
         self.prompt = PromptBuilder(robot, loaded.tokenizer, self.grammar, retriever, examples)
-        self.decoder = ConstrainedDecoder(loaded.model, loaded.tokenizer, loaded.device,
-                                          max_new_tokens=max_new_tokens,
-                                          jump_forward=jump_forward, reuse_prefix=reuse_prefix)
+        self.decoder = ConstrainedDecoder(
+            loaded.model,
+            loaded.tokenizer,
+            loaded.device,
+            max_new_tokens=max_new_tokens,
+            jump_forward=jump_forward,
+            reuse_prefix=reuse_prefix,
+        )
         if reuse_prefix:
             self.decoder.set_prefix(self.prompt.prefix_ids)
 
@@ -86,25 +104,52 @@ class LlmPlanner:
         return STEP_SEPARATOR.join(self.step_texts(instruction))
 
     def propose(self, instruction: str) -> Iterator[ProposedStep]:
+        """Each step as soon as it is decoded and parsed; PlanError when the model writes
+        'none' (nothing this robot can do) or its plan does not end in time."""
+        last_goals: dict[str, str | None] = {}
         for number, text in enumerate(self.step_texts(instruction)):
             if number == 0 and text == NONE_PLAN:
                 raise nothing_to_do(self.robot, instruction)
-            yield parse_plan_step(self.rules, text)
+            step = without_repeats(parse_plan_step(self.rules, text), last_goals)
+            if step:
+                yield step
+
+
+def without_repeats(step: ProposedStep, last_goals: dict[str, str | None]) -> ProposedStep:
+    """The step without goals that repeat an agent's previous absolute goal in the plan
+    ('gripper open then gripper open'): the joint is already there, so they are no-ops that a
+    small model likes to write. Relative moves and waves always stay. `last_goals` (agent ->
+    its latest absolute goal, None after a relative one) is updated."""
+    kept = []
+    for proposal in step:
+        absolute = not _RELATIVE_RE.match(proposal.goal)
+        if absolute and last_goals.get(proposal.agent) == proposal.goal:
+            continue
+        last_goals[proposal.agent] = proposal.goal if absolute else None
+        kept.append(proposal)
+    return tuple(kept)
 
 
 class PlainGeneratePlanner:
     """The naive baseline: `model.generate()` on the same prompt, parsed after the fact."""
 
-    def __init__(self, robot: RobotModel, loaded: LoadedModel, retriever: Retriever | None = None,
-                 *, examples: int = DEFAULT_EXAMPLES,
-                 max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> None:
+    def __init__(
+        self,
+        robot: RobotModel,
+        loaded: LoadedModel,
+        retriever: Retriever | None = None,
+        *,
+        examples: int = DEFAULT_EXAMPLES,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    ) -> None:
         self.name = f"{loaded.name}:generate"
         self.robot = robot
         self.loaded = loaded
         self.max_new_tokens = max_new_tokens
         self.rules = RulePlanner(robot)
-        self.prompt = PromptBuilder(robot, loaded.tokenizer, PlanGrammar(robot), retriever,
-                                    examples)
+        self.prompt = PromptBuilder(
+            robot, loaded.tokenizer, PlanGrammar(robot), retriever, examples
+        )
         self.last_stats = DecodeStats()
 
     def plan_text(self, instruction: str) -> str:
@@ -119,10 +164,14 @@ class PlainGeneratePlanner:
         input_ids = torch.tensor([ids], dtype=torch.long, device=self.loaded.device)
         with torch.inference_mode():
             output = self.loaded.model.generate(
-                input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
-                max_new_tokens=self.max_new_tokens, do_sample=False,
-                pad_token_id=tokenizer.pad_token_id, eos_token_id=_eos_ids(self.loaded))
-        new = output[0, len(ids):].tolist()
+                input_ids=input_ids,
+                attention_mask=torch.ones_like(input_ids),
+                max_new_tokens=self.max_new_tokens,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=stop_token_ids(self.loaded.model, tokenizer),
+            )
+        new = output[0, len(ids) :].tolist()
         text = tokenizer.decode(new, skip_special_tokens=True, clean_up_tokenization_spaces=False)
         stats.prompt_tokens = len(ids)
         stats.sampled_tokens = stats.model_calls = len(new)
@@ -131,6 +180,8 @@ class PlainGeneratePlanner:
         return stats.text
 
     def propose(self, instruction: str) -> Iterator[ProposedStep]:
+        """All steps once the whole output is written; PlanError for 'none' or any step
+        that does not parse."""
         text = self.plan_text(instruction)
         if text == NONE_PLAN:
             raise nothing_to_do(self.robot, instruction)
@@ -140,33 +191,43 @@ class PlainGeneratePlanner:
         yield from steps
 
 
-def _eos_ids(loaded: LoadedModel) -> list[int]:
-    ids = {loaded.tokenizer.eos_token_id}
-    configured = getattr(loaded.model.generation_config, "eos_token_id", None)
-    ids.update(configured if isinstance(configured, list) else [configured])
-    return sorted(i for i in ids if isinstance(i, int))
-
-
-def load_model(name: str, model_path: str = "", device: str = "auto") -> LoadedModel:
-    """The model of backend `name` ('smollm2' or 'local'); ConfigError for other names."""
+def load_model(
+    name: str,
+    model_path: str = "",
+    device: str = "auto",
+    dtype: str = "auto",
+    threads: int | None = None,
+) -> LoadedModel:
+    """The model of backend `name` ('smollm2' or 'local'); ConfigError for other names,
+    ModelError when the model cannot be found or loaded."""
     if name == "smollm2":
-        return load_smollm2(device)
+        return load_smollm2(device, dtype, threads)
     if name == "local":
         if not model_path:
             raise ConfigError("backend 'local' needs model_path: a transformers model directory")
-        return load_local(model_path, device)
+        return load_local(model_path, device, dtype=dtype, threads=threads)
     raise ConfigError(f"unknown planner backend {name!r} (known: {', '.join(BACKENDS)})")
 
 
-def load_backend(name: str, robot: RobotModel, model_path: str = "", device: str = "auto",
-                 retriever: Retriever | None = None, *, plain_generate: bool = False,
-                 **options: Any) -> LlmPlanner | PlainGeneratePlanner | None:
+def load_backend(
+    name: str,
+    robot: RobotModel,
+    model_path: str = "",
+    device: str = "auto",
+    retriever: Retriever | None = None,
+    *,
+    plain_generate: bool = False,
+    dtype: str = "auto",
+    threads: int | None = None,
+    **options: Any,
+) -> LlmPlanner | PlainGeneratePlanner | None:
     """The planner backend named in config/planner.yaml: None for 'rules' (no model), else an
-    `LlmPlanner` (or, with `plain_generate`, the baseline) on the loaded model. `options` go to
-    the planner (examples, max_new_tokens, jump_forward, reuse_prefix)."""
+    `LlmPlanner` (or, with `plain_generate`, the baseline) on the loaded model. `dtype` and
+    `threads` go to the runtime (runtime.load_local), `options` to the planner (examples,
+    max_new_tokens, jump_forward, reuse_prefix)."""
     if name == "rules":
         return None
-    loaded = load_model(name, model_path, device)
+    loaded = load_model(name, model_path, device, dtype, threads)
     if plain_generate:
         return PlainGeneratePlanner(robot, loaded, retriever, **options)
     return LlmPlanner(robot, loaded, retriever, **options)

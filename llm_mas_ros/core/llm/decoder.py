@@ -71,11 +71,13 @@ def _is_linear(module: Any) -> bool:
     return isinstance(module, torch.nn.Linear)
 
 
-def _stop_token_ids(model: Any, tokenizer: Any) -> list[int]:
+def stop_token_ids(model: Any, tokenizer: Any) -> list[int]:
     """EOS of the tokenizer and of the generation config: a chat model may end with either."""
     ids: set[int] = set()
-    for value in (getattr(tokenizer, "eos_token_id", None),
-                  getattr(getattr(model, "generation_config", None), "eos_token_id", None)):
+    for value in (
+        getattr(tokenizer, "eos_token_id", None),
+        getattr(getattr(model, "generation_config", None), "eos_token_id", None),
+    ):
         if isinstance(value, int):
             ids.add(value)
         elif isinstance(value, (list, tuple)):
@@ -93,9 +95,17 @@ class ConstrainedDecoder:
     off gives one full model call per token on the full prompt: the reference the optimisations
     are measured against (greedy choices are the same either way). Not thread-safe."""
 
-    def __init__(self, model: Any, tokenizer: Any, device: Any, *,
-                 max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, jump_forward: bool = True,
-                 reuse_prefix: bool = True, subset_logits: bool = True) -> None:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        device: Any,
+        *,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        jump_forward: bool = True,
+        reuse_prefix: bool = True,
+        subset_logits: bool = True,
+    ) -> None:
         import xgrammar as xgr
 
         self.model = model
@@ -105,16 +115,20 @@ class ConstrainedDecoder:
         self.jump_forward = jump_forward
         self.reuse_prefix = reuse_prefix
         head = model.get_output_embeddings()
-        self.vocab_size = int(head.weight.shape[0] if head is not None else model.config.vocab_size)
+        rows = head.weight.shape[0] if head is not None else model.config.vocab_size
+        self.vocab_size = int(rows)
         body = getattr(model, "base_model", None)
         # Split the model into body + linear output layer when it has that shape, so that only
-        # the allowed tokens' logits are computed (see _Run._choose).
-        self._split = (subset_logits and _is_linear(head) and body is not None and body is not model)
-        self._head, self._body = (head, body) if self._split else (None, None)
-        self.stop_ids = _stop_token_ids(model, tokenizer)
-        info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=self.vocab_size,
-                                                  stop_token_ids=self.stop_ids)
+        # the allowed tokens' logits are computed (see _best).
+        self._split = bool(subset_logits and _is_linear(head) and body not in (None, model))
+        self._head: Any = head if self._split else None
+        self._body: Any = body if self._split else None
+        self.stop_ids = stop_token_ids(model, tokenizer)
+        info = xgr.TokenizerInfo.from_huggingface(
+            tokenizer, vocab_size=self.vocab_size, stop_token_ids=self.stop_ids
+        )
         self.compiler = xgr.GrammarCompiler(info, max_threads=1, cache_enabled=True)
+        self._vocab = info.decoded_vocab  # token id -> its bytes, for the forced-tail check
         self._bitmask = xgr.allocate_token_bitmask(1, self.vocab_size)
         self._bits = self._bitmask.numpy().view(np.uint32)  # shares memory with the bitmask
         self._prefix_ids: list[int] = []
@@ -175,24 +189,22 @@ class ConstrainedDecoder:
             return output.logits[0, -1].float()
 
     def _best(self, state: Any, allowed: np.ndarray) -> int:
-        """The allowed token with the highest logit. With a split model and a short allowed
-        list, only those rows of the output layer are multiplied (on SmolLM2 the full output
-        layer is ~15% of a decode step; the grammar rarely allows more than a few dozen)."""
+        """The allowed token with the highest logit (greedy under the grammar mask). With a
+        split model and a short allowed list, only those rows of the output layer are computed
+        (on SmolLM2 the full output layer is ~15% of a CPU decode step, and the grammar rarely
+        allows more than a few dozen tokens). Masking by selection works on any device."""
         import torch
-        import xgrammar as xgr
 
-        with torch.inference_mode():  # logits are inference tensors, masked in place
+        with torch.inference_mode():
+            rows = torch.from_numpy(allowed).to(state.device)
             if self._split and len(allowed) <= SUBSET_LOGITS_MAX:
-                rows = torch.from_numpy(allowed).to(state.device)
                 logits = self._head.weight.index_select(0, rows) @ state
                 if self._head.bias is not None:
                     logits = logits + self._head.bias.index_select(0, rows)
-                return int(allowed[int(logits.float().argmax())])
-            logits = self._head(state).float() if self._split else state
-            bitmask = self._bitmask.to(logits.device, non_blocking=True)
-            xgr.apply_token_bitmask_inplace(logits.unsqueeze(0), bitmask,
-                                            vocab_size=self.vocab_size)
-            return int(logits.argmax())
+            else:
+                full = self._head(state) if self._split else state
+                logits = full.index_select(0, rows)
+            return int(allowed[int(logits.float().argmax())])
 
     def allowed_tokens(self) -> np.ndarray:
         """Token ids the current bitmask allows (int64, ascending)."""
@@ -200,8 +212,9 @@ class ConstrainedDecoder:
         flags = np.unpackbits(words.view(np.uint8), bitorder="little")[: self.vocab_size]
         return np.flatnonzero(flags)
 
-    def steps(self, prompt_ids: Sequence[int], grammar: Any,
-              separator: str = " then ") -> Iterator[str]:
+    def steps(
+        self, prompt_ids: Sequence[int], grammar: Any, separator: str = " then "
+    ) -> Iterator[str]:
         """Decode under `grammar` (a compiled grammar or EBNF text) and yield each step's text
         as soon as the separator after it, or the end of the output, is certain.
         PlanError when the output does not finish within `max_new_tokens`."""
@@ -217,8 +230,9 @@ class ConstrainedDecoder:
 class _Run:
     """State of one decode: matcher, KV cache, tokens generated, tokens not yet fed."""
 
-    def __init__(self, decoder: ConstrainedDecoder, prompt_ids: Sequence[int], grammar: Any,
-                 separator: str) -> None:
+    def __init__(
+        self, decoder: ConstrainedDecoder, prompt_ids: Sequence[int], grammar: Any, separator: str
+    ) -> None:
         import xgrammar as xgr
 
         self.d = decoder
@@ -246,7 +260,7 @@ class _Run:
             finished = self._next_token()
         text = self._text()
         self.stats.text = text
-        last = text[self.step_start:]
+        last = text[self.step_start :]
         if last:
             self._record_step()
             yield last
@@ -265,7 +279,7 @@ class _Run:
         """Steps whose separator is decoded or forced by the grammar (certain either way)."""
         certain = self._text() + self.matcher.find_jump_forward_string()
         while (end := certain.find(self.separator, self.step_start)) >= 0:
-            step = certain[self.step_start:end]
+            step = certain[self.step_start : end]
             self.step_start = end + len(self.separator)
             self._record_step()
             yield step
@@ -275,16 +289,22 @@ class _Run:
         yet, it is re-tokenized together with the forced text ('elb' + 'ow' -> 'elbow'), so the
         model sees the tokenization it was trained on."""
         forced = self.matcher.find_jump_forward_tokens()
-        if not forced:
-            return
-        if self.last_sampled_pending:
-            merged = self._retokenized(self.generated[-1], forced)
-            if merged is not None:
-                self.generated[-1:] = merged
-                self.pending[-1:] = merged
-                self.stats.forced_tokens += len(merged) - 1
-                self.last_sampled_pending = False
-                return
+        merged = forced and self.last_sampled_pending and self._merge_with_sampled(forced)
+        if forced and not merged:
+            self._accept_forced(forced)
+        self._jump_tail()
+
+    def _merge_with_sampled(self, forced: list[int]) -> bool:
+        merged = self._retokenized(self.generated[-1], forced)
+        if merged is None:
+            return False
+        self.generated[-1:] = merged
+        self.pending[-1:] = merged
+        self.stats.forced_tokens += len(merged) - 1
+        self.last_sampled_pending = False
+        return True
+
+    def _accept_forced(self, forced: list[int]) -> None:
         for token in forced:
             if not self.matcher.accept_token(token):
                 raise PlanError("internal error: the grammar rejected its own forced token")
@@ -292,6 +312,30 @@ class _Run:
         self.pending.extend(forced)
         self.stats.forced_tokens += len(forced)
         self.last_sampled_pending = False
+
+    def _jump_tail(self) -> None:
+        """xgrammar leaves out a forced last token that some longer vocabulary token extends
+        (' deg' could become ' degrees'), because the model might want the longer one. When no
+        token the grammar allows here extends it, the grammar forces it after all: append it
+        without a model call (after '90', ' deg' is the only way on)."""
+        rest = self.matcher.find_jump_forward_string()
+        if not rest:
+            return
+        tokens = self.d.tokenizer.encode(rest, add_special_tokens=False)
+        if len(tokens) != 1:
+            return
+        token = int(tokens[0])
+        text = self.d._vocab[token]
+        self.matcher.fill_next_token_bitmask(self.d._bitmask)
+        for allowed in self.d.allowed_tokens():
+            other = self.d._vocab[int(allowed)]
+            if len(other) > len(text) and other.startswith(text):
+                return  # the model may still choose the longer token
+        if self.matcher.accept_token(token):  # False: the tokenizer spells it otherwise; skip
+            self.generated.append(token)
+            self.pending.append(token)
+            self.stats.forced_tokens += 1
+            self.last_sampled_pending = False
 
     def _retokenized(self, sampled: int, forced: list[int]) -> list[int] | None:
         """The tokenizer's own encoding of sampled + forced text, accepted by the matcher in
@@ -312,8 +356,10 @@ class _Run:
     def _next_token(self) -> bool:
         """Choose the next token; True when the output is finished."""
         stats = self.stats
-        if len(self.generated) >= self.d.max_new_tokens - FINISH_RESERVE_TOKENS \
-                and self.matcher.is_completed():
+        if (
+            len(self.generated) >= self.d.max_new_tokens - FINISH_RESERVE_TOKENS
+            and self.matcher.is_completed()
+        ):
             return True  # running long: end at the first point the plan may end
         if len(self.generated) >= self.d.max_new_tokens:
             raise PlanError(f"the model's plan did not end within {self.d.max_new_tokens} tokens")

@@ -43,7 +43,8 @@ def load_examples(path: str | Path) -> list[Example]:
     examples = []
     for number, entry in enumerate(entries, 1):
         if not isinstance(entry, dict) or not all(
-            isinstance(entry.get(key), str) and entry[key].strip() for key in ("instruction", "plan")
+            isinstance(entry.get(key), str) and entry[key].strip()
+            for key in ("instruction", "plan")
         ):
             raise ConfigError(f"{file}: example {number} needs 'instruction' and 'plan' strings")
         examples.append(Example(entry["instruction"].strip(), entry["plan"].strip()))

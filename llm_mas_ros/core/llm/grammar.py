@@ -6,11 +6,15 @@ unit conversions, and 0): a small model then cannot invent targets, and every ou
 `RulePlanner.parse_step` by construction.
 
     plan   := "none" | step (" then " step){0,5}
-    step   := goal (", " goal){0,6}
+    step   := goal (", " goal){0,6}                 each agent at most once per step
     goal   := AGENT " " action | "go to " POSE [" " STYLE]
     action := ("to " | "by ") NUM " " UNIT [" in " NUM " s"] [" " STYLE]
-            | "open" [" " STYLE] | "close" [" " STYLE] | "hold"
+            | "open" [" " STYLE] | "close" [" " STYLE] | "hold"          (open/close: grippers)
             | "wave" [" by " NUM " " UNIT] [" " COUNT " times"]
+    UNIT   := deg | rad (revolute joints), mm | cm | m (prismatic joints)
+
+Per instruction, the bounds 5 and 6 shrink to what the instruction's own structure allows
+(`step_bound`, `goal_bound`), and NUM to the numbers it states (`AllowedNumbers`).
 
 The instruction is untrusted: no text of it ever reaches the grammar. Numbers are parsed from it
 and re-formatted here (digits and one '.'), and names come from the robot's configuration.
@@ -24,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..language import MAX_DURATION_S, MAX_WAVES, STYLE_WORDS
+from ..language import MAX_DURATION_S, MAX_WAVES, STYLE_WORDS, normalize
 from ..quantities import UNITS, find_quantities, format_number, number_words_values, stated_numbers
 from ..robot import Agent, RobotModel
 from ..rules import GOAL_SPLIT_RE, STEP_SPLIT_RE
@@ -49,10 +53,12 @@ STATED_DECIMALS = 6  # a stated number keeps its own precision (up to this many 
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _NUMBER_TEXT_RE = re.compile(r"\d+(?:\.\d+)?")
-_SEQUENCE_RE = re.compile(r"\b(?:after|afterwards|before|first|once|later|followed|next|finally|"
-                          r"then|subsequently)\b")
+_SEQUENCE_RE = re.compile(
+    r"\b(?:after|afterwards|before|first|once|later|followed|next|finally|"
+    r"then|subsequently)\b"
+)
 _REPEAT_RE = re.compile(r"\b(?:twice|again|repeat|repeatedly|two times|back)\b")
-_GLUE_WORDS = frozenset({"a", "an", "and", "of"})  # 'a quarter of a radian', 'one and a half
+_GLUE_WORDS = frozenset({"a", "an", "and", "of"})  # 'a quarter of a radian', 'one and a half'
 
 
 @dataclass(frozen=True)
@@ -97,10 +103,14 @@ def stated_quantities(instruction: str) -> list[StatedQuantity]:
     quantities = [StatedQuantity(abs(q.value), q.unit) for q in find_quantities(instruction)]
     quantities += _worded_quantities(instruction)
     seen = {q.magnitude for q in quantities}
-    quantities += [StatedQuantity(m, None) for m in sorted(stated_numbers(instruction))
-                   if m not in seen]
-    kept = [q for q in dict.fromkeys(quantities)
-            if math.isfinite(q.magnitude) and q.magnitude <= MAX_MAGNITUDE]
+    quantities += [
+        StatedQuantity(m, None) for m in sorted(stated_numbers(instruction)) if m not in seen
+    ]
+    kept = [
+        q
+        for q in dict.fromkeys(quantities)
+        if math.isfinite(q.magnitude) and q.magnitude <= MAX_MAGNITUDE
+    ]
     return kept[:MAX_NUMBERS]
 
 
@@ -125,7 +135,9 @@ class AllowedNumbers:
     def from_instruction(cls, instruction: str) -> AllowedNumbers:
         """Stated magnitudes in their own unit plus their conversions to the other units of
         the same dimension (45 deg -> 0.785 rad; 2 cm -> 20 mm, 0.02 m); durations in s."""
-        by_unit: dict[str, dict[str, None]] = {u: {} for units in PLAN_UNITS.values() for u in units}
+        by_unit: dict[str, dict[str, None]] = {
+            unit: {} for units in PLAN_UNITS.values() for unit in units
+        }
         durations: dict[str, None] = {}
         for quantity in stated_quantities(instruction):
             if quantity.dimension == "time":
@@ -151,6 +163,15 @@ class AllowedNumbers:
         return self.by_unit.get(unit, ())
 
 
+def _clauses(text: str) -> list[str]:
+    return [
+        part
+        for step in STEP_SPLIT_RE.split(text)
+        for part in GOAL_SPLIT_RE.split(step)
+        if re.search(r"[a-z0-9]", part)
+    ]
+
+
 def step_bound(instruction: str) -> int:
     """The most steps a plan for `instruction` may have, from the instruction's own structure.
 
@@ -161,20 +182,38 @@ def step_bound(instruction: str) -> int:
     Repeat words ('twice', 'again') add a step each. An upper bound only: never more than
     MAX_STEPS, never less than 1."""
     text = instruction.lower()
-    clauses = [part for step in STEP_SPLIT_RE.split(text) for part in GOAL_SPLIT_RE.split(step)
-               if re.search(r"[a-z0-9]", part)]
     repeats = len(_REPEAT_RE.findall(text))
-    sequential = len([p for p in STEP_SPLIT_RE.split(text) if re.search(r"[a-z0-9]", p)]) > 1 \
-        or bool(_SEQUENCE_RE.search(text))
-    return max(1, min(MAX_STEPS, (len(clauses) if sequential else 1) + repeats))
+    sequential = len(
+        [p for p in STEP_SPLIT_RE.split(text) if re.search(r"[a-z0-9]", p)]
+    ) > 1 or bool(_SEQUENCE_RE.search(text))
+    return max(1, min(MAX_STEPS, (len(_clauses(text)) if sequential else 1) + repeats))
+
+
+def goal_bound(instruction: str, mentioned_agents: int = 0) -> int:
+    """The most goals one step may have: one per clause of the instruction ('open the gripper
+    while turning the base' has two), or one per agent it names if that is more ('elbow and
+    wrist 1 to 30 deg'). A small model otherwise pads a right step with goals nobody asked
+    for ('..., shoulder_lift to 30 deg'). Within 1..MAX_GOALS_PER_STEP."""
+    count = max(len(_clauses(instruction.lower())), mentioned_agents)
+    return max(1, min(MAX_GOALS_PER_STEP, count))
+
+
+@dataclass(frozen=True)
+class PlanShape:
+    """Per-instruction bounds on the plan's structure (see step_bound and goal_bound)."""
+
+    max_steps: int = MAX_STEPS
+    max_goals: int = MAX_GOALS_PER_STEP
 
 
 def _literal(text: str) -> str:
     """An EBNF string literal of a name or a number built here. Both are checked to hold only
     letters, digits, '_', '-' and '.', so no text can ever escape its literal."""
     if not (_NAME_RE.fullmatch(text) or _NUMBER_TEXT_RE.fullmatch(text)):
-        raise ConfigError(f"{text!r} cannot be written in the plan grammar "
-                          "(names may hold letters, digits, '_' and '-')")
+        raise ConfigError(
+            f"{text!r} cannot be written in the plan grammar "
+            "(names may hold letters, digits, '_' and '-')"
+        )
     return f'"{text}"'
 
 
@@ -185,8 +224,10 @@ def _alternatives(texts: Iterable[str]) -> str:
 def _check_names(kind: str, names: Iterable[str]) -> None:
     for name in names:
         if not _NAME_RE.fullmatch(name) or name == NONE_PLAN:
-            raise ConfigError(f"{kind} name {name!r} cannot be used in the plan language: "
-                              "use letters, digits, '_' or '-', and not 'none'")
+            raise ConfigError(
+                f"{kind} name {name!r} cannot be used in the plan language: "
+                "use letters, digits, '_' or '-', and not 'none'"
+            )
 
 
 def _dimension(agent: Agent) -> str:
@@ -194,21 +235,24 @@ def _dimension(agent: Agent) -> str:
 
 
 class PlanGrammar:
-    """The plan grammar of one robot. The robot part is built once (in two variants: with and
-    without timed moves); each instruction adds only its number rules, so compiling the grammar
-    per instruction stays in the millisecond range."""
+    """The plan grammar of one robot. The robot's rules are built once (per variant: timed moves
+    or not, goals per step); an instruction adds its number rules and bounds, and compiling the
+    whole grammar per instruction stays in the 10 ms range."""
 
     def __init__(self, robot: RobotModel) -> None:
         _check_names("agent", robot.agent_names)
         _check_names("pose", robot.poses)
         self.robot = robot
-        self.styles = tuple(style for style in robot.control.speed_fraction
-                            if STYLE_WORDS.get(style) == style)
-        self._robot_rules = {timed: self._build_robot_rules(timed) for timed in (False, True)}
+        self.styles = tuple(
+            style for style in robot.control.speed_fraction if STYLE_WORDS.get(style) == style
+        )
+        self._style = ' (" " style)?' if self.styles else ""
+        self._action_rules = {timed: self._build_action_rules(timed) for timed in (False, True)}
+        self._step_rules: dict[int, str] = {}
+        self._mentions = _mention_patterns(robot)
 
-    def _build_robot_rules(self, timed: bool) -> str:
-        style = ' (" " style)?' if self.styles else ""
-        rules = self._step_rules(style)
+    def _build_action_rules(self, timed: bool) -> str:
+        rules = []
         if self.robot.poses:
             rules.append(f"pose ::= {_alternatives(self.robot.poses)}")
         if self.styles:
@@ -220,55 +264,78 @@ class PlanGrammar:
         actions: dict[str, str] = {}
         for index, agent in enumerate(self.robot.agents):
             name = f"act_{_dimension(agent)}" + ("_gripper" if agent.kind == "gripper" else "")
-            actions.setdefault(name, _action_rule(agent, name, style, timed))
+            actions.setdefault(name, _action_rule(agent, name, self._style, timed))
             rules.append(f'agent_{index} ::= {_literal(agent.name)} " " {name}')
         rules.extend(actions.values())
         return "\n".join(rules)
 
-    def _goals(self, style: str) -> list[tuple[str, int]]:
+    def _goals(self) -> list[tuple[str, int]]:
         """Each goal's rule text and the agents it moves, as a bit set over agent indices."""
         index = {agent.joint.name: bit for bit, agent in enumerate(self.robot.agents)}
         goals = [(f"agent_{bit}", 1 << bit) for bit in range(len(self.robot.agents))]
         for pose in self.robot.poses:
             moved = sum(1 << index[joint] for joint in self.robot.pose(pose) if joint in index)
-            goals.append((f'"go to " {_literal(pose)}{style}', moved))
+            goals.append((f'"go to " {_literal(pose)}{self._style}', moved))
         return goals
 
-    def _step_rules(self, style: str) -> list[str]:
-        """Goals of one step, each agent at most once (a pose counts for all of its agents):
-        the shield would reject a second goal for an agent anyway, so the model may not write
-        one. One rule per reachable set of used agents; for robots with more agents than a step
-        may have goals, that set grows too large, and only the goal count is bounded."""
-        goals = self._goals(style)
+    def _steps(self, max_goals: int) -> str:
+        """Rules for one step of at most `max_goals` goals, each agent in at most one of them
+        (a pose counts for all of its agents): the shield would reject a second goal for an
+        agent, so the model may not write one. One rule per reachable (agents used, goals
+        written) state; for robots with more agents than a step may have goals that grows too
+        large, and only the goal count is bounded there."""
+        if max_goals in self._step_rules:
+            return self._step_rules[max_goals]
+        goals = self._goals()
         if len(self.robot.agents) > MAX_GOALS_PER_STEP:
             alternatives = " | ".join(text for text, _ in goals)
-            return [f'step ::= goal ("{GOAL_SEPARATOR}" goal){{0,{MAX_GOALS_PER_STEP - 1}}}',
-                    f"goal ::= {alternatives}"]
-        rules = ["step ::= step_0"]
-        pending, seen = [0], {0}
-        while pending:
-            used = pending.pop()
-            fitting = [(text, used | moved) for text, moved in goals if not used & moved]
-            rules.append(f"step_{used} ::= " + " | ".join(
-                f"{text} more_{after}" for text, after in fitting))
-            for _, after in fitting:
-                if after in seen:
-                    continue
-                seen.add(after)
-                if any(not after & moved for _, moved in goals):  # another goal still fits
-                    pending.append(after)
-                    rules.append(f'more_{after} ::= "" | "{GOAL_SEPARATOR}" step_{after}')
-                else:
-                    rules.append(f'more_{after} ::= ""')
-        return rules
+            rules = [
+                f'step ::= goal ("{GOAL_SEPARATOR}" goal){{0,{max_goals - 1}}}',
+                f"goal ::= {alternatives}",
+            ]
+        else:
+            rules = ["step ::= step_0_0"]
+            pending, seen = [(0, 0)], {(0, 0)}
+            while pending:
+                used, written = pending.pop()
+                fitting = [(text, used | moved) for text, moved in goals if not used & moved]
+                rules.append(
+                    f"step_{used}_{written} ::= "
+                    + " | ".join(f"{text} more_{after}_{written + 1}" for text, after in fitting)
+                )
+                for _, after in fitting:
+                    state = (after, written + 1)
+                    if state in seen:
+                        continue
+                    seen.add(state)
+                    if state[1] < max_goals and any(not after & moved for _, moved in goals):
+                        pending.append(state)
+                        rules.append(
+                            f'more_{after}_{state[1]} ::= "" | "{GOAL_SEPARATOR}" '
+                            f"step_{after}_{state[1]}"
+                        )
+                    else:
+                        rules.append(f'more_{after}_{state[1]} ::= ""')
+        self._step_rules[max_goals] = "\n".join(rules)
+        return self._step_rules[max_goals]
 
-    def ebnf(self, numbers: AllowedNumbers, max_steps: int = MAX_STEPS) -> str:
-        """The full grammar for an instruction whose numbers are `numbers` and whose plan may
-        have at most `max_steps` steps (1 to MAX_STEPS)."""
+    def shape(self, instruction: str) -> PlanShape:
+        """The structure bounds of one instruction's plan."""
+        text = f" {normalize(instruction)} "
+        mentioned = sum(1 for patterns in self._mentions if any(p in text for p in patterns))
+        return PlanShape(step_bound(instruction), goal_bound(instruction, mentioned))
+
+    def ebnf(self, numbers: AllowedNumbers, shape: PlanShape = PlanShape()) -> str:
+        """The full grammar for an instruction with these numbers and structure bounds."""
         timed = bool(numbers.durations)
-        more = max(0, min(max_steps, MAX_STEPS) - 1)
-        rules = [f'root ::= "{NONE_PLAN}" | step ("{STEP_SEPARATOR}" step){{0,{more}}}',
-                 self._robot_rules[timed]]
+        more = max(0, min(shape.max_steps, MAX_STEPS) - 1)
+        goals = max(1, min(shape.max_goals, MAX_GOALS_PER_STEP))
+        steps = f' ("{STEP_SEPARATOR}" step){{0,{more}}}' if more else ""
+        rules = [
+            f'root ::= "{NONE_PLAN}" | step{steps}',
+            self._steps(goals),
+            self._action_rules[timed],
+        ]
         for units in PLAN_UNITS.values():
             for unit in units:
                 values = numbers.values(unit)
@@ -279,16 +346,31 @@ class PlanGrammar:
         return "\n".join(rules) + "\n"
 
     def for_instruction(self, instruction: str) -> str:
-        """The grammar for one instruction: its numbers, and no more steps than it asks for."""
-        return self.ebnf(AllowedNumbers.from_instruction(instruction), step_bound(instruction))
+        """The grammar for one instruction: its numbers, and no more steps or goals per step
+        than it asks for."""
+        return self.ebnf(AllowedNumbers.from_instruction(instruction), self.shape(instruction))
+
+
+def _mention_patterns(robot: RobotModel) -> list[tuple[str, ...]]:
+    """Per agent, the ' name ' / ' alias ' phrases that mention it in normalized text."""
+    return [
+        tuple(
+            f" {normalize(phrase)} "
+            for phrase in (agent.name, agent.name.replace("_", " "), *agent.aliases)
+        )
+        for agent in robot.agents
+    ]
 
 
 def _action_rule(agent: Agent, name: str, style: str, timed: bool) -> str:
     """What one kind of agent can do; the skills of the agent language (core.language)."""
     quantity = f"q_{_dimension(agent)}"
     duration = " duration?" if timed else ""
-    moves = [f'("to " | "by ") {quantity}{duration}{style}', '"hold"',
-             f'"wave" (" by " {quantity})? (" " count " times")?']
+    moves = [
+        f'("to " | "by ") {quantity}{duration}{style}',
+        '"hold"',
+        f'"wave" (" by " {quantity})? (" " count " times")?',
+    ]
     if agent.kind == "gripper":
         moves[1:1] = [f'"open"{style}', f'"close"{style}']
     return f"{name} ::= {' | '.join(moves)}"

