@@ -134,7 +134,8 @@ class Agent:
     joint: Joint
     controller: str
     kind: str = "joint"
-    aliases: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # names people use for it: 'base', 'hand'
+    words: tuple[str, ...] = ()  # other words that may point at it: 'roll', 'wave', 'left'
 
     @property
     def goal_topic(self) -> str:
@@ -164,6 +165,7 @@ class RobotModel:
     agents: tuple[Agent, ...]
     poses: Mapping[str, Mapping[str, float]]
     control: ControlSettings = ControlSettings()
+    pose_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @cached_property
     def _agents_by_name(self) -> dict[str, Agent]:
@@ -212,6 +214,7 @@ def _agent_from_params(name: str, params: Mapping[str, Any], joints: Mapping[str
         controller=P.optional(section, "controller", str, f"{name}_position_controller"),
         kind=kind,
         aliases=tuple(P.string_list(section, "aliases", [])),
+        words=tuple(P.string_list(section, "words", [])),
     )
 
 
@@ -235,6 +238,17 @@ def _poses_from_params(
                 )
         poses[pose] = values
     return poses
+
+
+def _pose_aliases_from_params(
+    params: Mapping[str, Any], poses: Mapping[str, Any]
+) -> dict[str, tuple[str, ...]]:
+    aliases = {}
+    for pose in P.subtree(params, "pose_aliases"):
+        if pose not in poses:
+            raise ConfigError(f"pose_aliases.{pose}: no such pose (known: {', '.join(poses)})")
+        aliases[pose] = tuple(P.string_list(params, f"pose_aliases.{pose}"))
+    return aliases
 
 
 def _control_from_params(params: Mapping[str, Any]) -> ControlSettings:
@@ -280,12 +294,14 @@ def robot_from_params(params: Mapping[str, Any], urdf_xml: str | None = None) ->
     driven = [agent.joint.name for agent in agents]
     if len(set(driven)) != len(driven):
         raise ConfigError(f"two agents drive the same joint: {driven}")
+    poses = _poses_from_params(params, joints)
     return RobotModel(
         urdf_xml=urdf_xml,
         joints=joints,
         agents=agents,
-        poses=_poses_from_params(params, joints),
+        poses=poses,
         control=_control_from_params(params),
+        pose_aliases=_pose_aliases_from_params(params, poses),
     )
 
 

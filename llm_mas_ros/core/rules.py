@@ -20,6 +20,7 @@ from .errors import PlanError, SubgoalError
 from .language import CLOSE_WORDS, FILLER_WORDS, OPEN_WORDS, STYLE_WORDS, normalize, parse_subgoal
 from .plan import Proposal, ProposedStep
 from .robot import RobotModel
+from .vocabulary import Vocabulary
 
 STEP_SPLIT_RE = re.compile(
     r";|\.(?!\d)|\b(?:and then|then|after that|afterwards|next|finally|followed by)\b"
@@ -38,12 +39,7 @@ class RulePlanner:
 
     def __init__(self, robot: RobotModel) -> None:
         self.robot = robot
-        mentions: dict[str, str] = {}
-        for agent in robot.agents:
-            for phrase in (agent.name, agent.name.replace("_", " "), *agent.aliases):
-                mentions.setdefault(normalize(phrase), agent.name)
-        # Longest phrase first, so 'wrist 1' wins over 'wrist'.
-        self._mentions = sorted(mentions.items(), key=lambda item: -len(item[0]))
+        self._mentions = Vocabulary(robot).name_phrases()  # exact names and aliases only
         self._grippers = [a.name for a in robot.agents if a.kind == "gripper"]
 
     def propose(self, instruction: str) -> Iterator[ProposedStep]:

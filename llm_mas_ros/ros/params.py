@@ -61,7 +61,8 @@ def _robot_specs(agent_names: list[str]) -> list[tuple[str, str, Any]]:
             (f"agents.{agent}.joint", f"joint driven by agent {agent}", None),
             (f"agents.{agent}.controller", f"forward command controller of {agent}", None),
             (f"agents.{agent}.kind", f"'joint' or 'gripper' ({agent})", None),
-            (f"agents.{agent}.aliases", f"words people use for {agent}", None),
+            (f"agents.{agent}.aliases", f"names people use for {agent}", None),
+            (f"agents.{agent}.words", f"other words that may point at {agent}", None),
         ]
     return specs
 
@@ -84,4 +85,8 @@ def declare_robot(node: Node) -> RobotModel:
         for joint in parse_urdf_joints(urdf_xml)
     ]
     flat.update(declare_all(node, pose_specs))
+    flat.update(declare_all(node, [
+        (f"pose_aliases.{pose}", f"other names of pose {pose}", None)
+        for pose in P.string_list(flat, "pose_names", [])
+    ]))
     return robot_from_params(flat, urdf_xml)

@@ -23,7 +23,7 @@ from ..robot import RobotModel
 from ..rules import RulePlanner
 from .decoder import DEFAULT_MAX_NEW_TOKENS, ConstrainedDecoder, DecodeStats, stop_token_ids
 from .examples import Retriever
-from .grammar import NONE_PLAN, STEP_SEPARATOR, PlanGrammar
+from .grammar import NONE_PLAN, STEP_SEPARATOR, AllowedNumbers, PlanGrammar
 from .prompt import DEFAULT_EXAMPLES, PromptBuilder
 from .runtime import LoadedModel, load_local, load_smollm2
 
@@ -94,9 +94,15 @@ class LlmPlanner:
         return self.decoder.last_stats
 
     def step_texts(self, instruction: str) -> Iterator[str]:
-        """The plan as text, step by step, as it is decoded."""
+        """The plan as text, step by step, as it is decoded. An instruction that refers to
+        nothing of this robot is 'none' at once: the model is not asked."""
         clean = self.prompt.clean(instruction)
-        grammar = self.grammar.for_instruction(clean)
+        shape = self.grammar.shape(clean)
+        if shape.addresses_nothing:
+            self.decoder.last_stats = DecodeStats(text=NONE_PLAN, first_step_ms=0.0, total_ms=0.0)
+            yield NONE_PLAN
+            return
+        grammar = self.grammar.ebnf(AllowedNumbers.from_instruction(clean), shape)
         yield from self.decoder.steps(self.prompt.ids(instruction), grammar, STEP_SEPARATOR)
 
     def plan_text(self, instruction: str) -> str:

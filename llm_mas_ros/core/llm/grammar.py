@@ -32,6 +32,7 @@ from ..language import MAX_DURATION_S, MAX_WAVES, STYLE_WORDS, normalize
 from ..quantities import UNITS, find_quantities, format_number, number_words_values, stated_numbers
 from ..robot import Agent, RobotModel
 from ..rules import GOAL_SPLIT_RE, STEP_SPLIT_RE
+from ..vocabulary import Vocabulary
 
 NONE_PLAN = "none"
 STEP_SEPARATOR = " then "
@@ -200,10 +201,17 @@ def goal_bound(instruction: str, mentioned_agents: int = 0) -> int:
 
 @dataclass(frozen=True)
 class PlanShape:
-    """Per-instruction bounds on the plan's structure (see step_bound and goal_bound)."""
+    """Per-instruction bounds on the plan: its structure (see step_bound and goal_bound) and
+    what it may address (the agents and poses the instruction refers to; None: all)."""
 
     max_steps: int = MAX_STEPS
     max_goals: int = MAX_GOALS_PER_STEP
+    agents: frozenset[str] | None = None
+    poses: frozenset[str] | None = None
+
+    @property
+    def addresses_nothing(self) -> bool:
+        return self.agents is not None and not self.agents and not self.poses
 
 
 def _literal(text: str) -> str:
@@ -248,8 +256,8 @@ class PlanGrammar:
         )
         self._style = ' (" " style)?' if self.styles else ""
         self._action_rules = {timed: self._build_action_rules(timed) for timed in (False, True)}
-        self._step_rules: dict[int, str] = {}
-        self._mentions = _mention_patterns(robot)
+        self._step_rules: dict[tuple[int, frozenset[str]], str] = {}
+        self.vocabulary = Vocabulary(robot)
 
     def _build_action_rules(self, timed: bool) -> str:
         rules = []
@@ -269,24 +277,35 @@ class PlanGrammar:
         rules.extend(actions.values())
         return "\n".join(rules)
 
-    def _goals(self) -> list[tuple[str, int]]:
-        """Each goal's rule text and the agents it moves, as a bit set over agent indices."""
+    def _goals(self, allowed: frozenset[str]) -> list[tuple[str, int]]:
+        """Each allowed goal's rule text and the agents it moves, as a bit set over agent
+        indices. `allowed` holds agent names and 'pose:<name>' entries."""
         index = {agent.joint.name: bit for bit, agent in enumerate(self.robot.agents)}
-        goals = [(f"agent_{bit}", 1 << bit) for bit in range(len(self.robot.agents))]
+        goals = [
+            (f"agent_{bit}", 1 << bit)
+            for bit, agent in enumerate(self.robot.agents)
+            if agent.name in allowed
+        ]
         for pose in self.robot.poses:
-            moved = sum(1 << index[joint] for joint in self.robot.pose(pose) if joint in index)
-            goals.append((f'"go to " {_literal(pose)}{self._style}', moved))
+            if f"pose:{pose}" in allowed:
+                moved = sum(1 << index[joint] for joint in self.robot.pose(pose) if joint in index)
+                goals.append((f'"go to " {_literal(pose)}{self._style}', moved))
         return goals
 
-    def _steps(self, max_goals: int) -> str:
+    def _allowed(self, shape: PlanShape) -> frozenset[str]:
+        agents = self.robot.agent_names if shape.agents is None else shape.agents
+        poses = self.robot.poses if shape.poses is None else shape.poses
+        return frozenset(agents) | frozenset(f"pose:{pose}" for pose in poses)
+
+    def _steps(self, max_goals: int, allowed: frozenset[str]) -> str:
         """Rules for one step of at most `max_goals` goals, each agent in at most one of them
         (a pose counts for all of its agents): the shield would reject a second goal for an
         agent, so the model may not write one. One rule per reachable (agents used, goals
         written) state; for robots with more agents than a step may have goals that grows too
         large, and only the goal count is bounded there."""
-        if max_goals in self._step_rules:
-            return self._step_rules[max_goals]
-        goals = self._goals()
+        if (max_goals, allowed) in self._step_rules:
+            return self._step_rules[max_goals, allowed]
+        goals = self._goals(allowed)
         if len(self.robot.agents) > MAX_GOALS_PER_STEP:
             alternatives = " | ".join(text for text, _ in goals)
             rules = [
@@ -316,14 +335,19 @@ class PlanGrammar:
                         )
                     else:
                         rules.append(f'more_{after}_{state[1]} ::= ""')
-        self._step_rules[max_goals] = "\n".join(rules)
-        return self._step_rules[max_goals]
+        self._step_rules[max_goals, allowed] = "\n".join(rules)
+        return self._step_rules[max_goals, allowed]
 
     def shape(self, instruction: str) -> PlanShape:
-        """The structure bounds of one instruction's plan."""
+        """The bounds of one instruction's plan: structure, and what it refers to."""
         text = f" {normalize(instruction)} "
-        mentioned = sum(1 for patterns in self._mentions if any(p in text for p in patterns))
-        return PlanShape(step_bound(instruction), goal_bound(instruction, mentioned))
+        named = sum(
+            1 for phrases in self.vocabulary.names.values() if any(f" {p} " in text for p in phrases)
+        )
+        referred = self.vocabulary.referred(instruction)
+        return PlanShape(
+            step_bound(instruction), goal_bound(instruction, named), referred.agents, referred.poses
+        )
 
     def ebnf(self, numbers: AllowedNumbers, shape: PlanShape = PlanShape()) -> str:
         """The full grammar for an instruction with these numbers and structure bounds."""
@@ -331,9 +355,11 @@ class PlanGrammar:
         more = max(0, min(shape.max_steps, MAX_STEPS) - 1)
         goals = max(1, min(shape.max_goals, MAX_GOALS_PER_STEP))
         steps = f' ("{STEP_SEPARATOR}" step){{0,{more}}}' if more else ""
+        if shape.addresses_nothing:  # nothing of this robot is referred to: nothing to do
+            return f'root ::= "{NONE_PLAN}"\n'
         rules = [
             f'root ::= "{NONE_PLAN}" | step{steps}',
-            self._steps(goals),
+            self._steps(goals, self._allowed(shape)),
             self._action_rules[timed],
         ]
         for units in PLAN_UNITS.values():
@@ -349,17 +375,6 @@ class PlanGrammar:
         """The grammar for one instruction: its numbers, and no more steps or goals per step
         than it asks for."""
         return self.ebnf(AllowedNumbers.from_instruction(instruction), self.shape(instruction))
-
-
-def _mention_patterns(robot: RobotModel) -> list[tuple[str, ...]]:
-    """Per agent, the ' name ' / ' alias ' phrases that mention it in normalized text."""
-    return [
-        tuple(
-            f" {normalize(phrase)} "
-            for phrase in (agent.name, agent.name.replace("_", " "), *agent.aliases)
-        )
-        for agent in robot.agents
-    ]
 
 
 def _action_rule(agent: Agent, name: str, style: str, timed: bool) -> str:
