@@ -513,6 +513,9 @@ def markdown(summaries: Sequence[Mapping[str, Any]], records: Mapping[str, list[
             f"| {_ms(latency['model_first_step'])} | {_ms(latency['model_total'])} "
             f"| {s['paths']['backend']} | {s['load_s']:.1f} |")
     lines += _ratio_lines(summaries)
+    for name, stats in meta.get("cache_hit_first_step_ms", {}).items():
+        lines += ["", f"Cache hits ({name}, each model-planned instruction asked again): first "
+                  f"step {_ms(stats)} ms ({stats['n']} hits)."]
     if meta.get("retrieval"):
         r = meta["retrieval"]
         lines += ["", f"Retrieval ({r['retriever']}, k={r['k']}): embedding "
@@ -556,7 +559,7 @@ def _ratio_lines(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
 # --- backends -----------------------------------------------------------------------------------
 
 def make_backend(name: str, robot: RobotModel, retriever: Any, model_path: str = "",
-                 device: str = "auto") -> Planner | None:
+                 device: str = "auto", examples: int = 6) -> Planner | None:
     """A backend by name: 'rules' is the pipeline alone (agent language only); any other name
     goes to core.llm.backend.load_backend, '<name>-plain' to its plain-generate() baseline."""
     if name == "rules":
@@ -565,7 +568,25 @@ def make_backend(name: str, robot: RobotModel, retriever: Any, model_path: str =
 
     plain = name.endswith(PLAIN_SUFFIX)
     return engine.load_backend(name.removesuffix(PLAIN_SUFFIX), robot, model_path, device,
-                               retriever=retriever, plain_generate=plain)
+                               retriever=retriever, plain_generate=plain, examples=examples)
+
+
+def cache_hit_latency(backend: Planner | None, robot: RobotModel,
+                      items: Sequence[DevItem]) -> dict[str, float | None]:
+    """First-step latency (ms) of a repeated instruction: planned once, then answered by the
+    plan cache (the shield still re-checks it from the current positions)."""
+    pipeline = PlanningPipeline(robot, backend=backend, clamp=False)
+    positions = home_positions(robot)
+    hits = []
+    for item in items:
+        try:
+            pipeline.plan(item.instruction, positions)
+            plan = pipeline.plan(item.instruction, positions)
+        except LlmMasError:
+            continue
+        if plan.planner.startswith("cache:"):
+            hits.append(plan.first_step_ms)
+    return _percentiles(hits)
 
 
 def retrieval_latency(retriever: Any, items: Sequence[DevItem], k: int) -> dict[str, Any]:
@@ -599,7 +620,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tags", default="", help="only items with one of these tags (comma)")
     parser.add_argument("--model-path", default="", help="model directory of backend 'local'")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    parser.add_argument("--k", type=int, default=6, help="examples retrieved (retrieval report)")
+    parser.add_argument("--k", type=int, default=6,
+                        help="examples retrieved into each prompt (config/planner.yaml: examples)")
     parser.add_argument("--quiet", action="store_true", help="no per-item progress lines")
     args = parser.parse_args(argv)
 
@@ -623,12 +645,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             meta["retrieval"] = retrieval_latency(retriever, items, args.k)
         started = time.perf_counter()
         try:
-            backend = make_backend(name, robot, retriever, args.model_path, args.device)
+            backend = make_backend(name, robot, retriever, args.model_path, args.device, args.k)
         except (LlmMasError, ImportError) as error:
             print(f"error: cannot load backend {name!r}: {error}", file=sys.stderr)
             return 2
         runs.append(run_backend(name, backend, robot, items, time.perf_counter() - started,
                                 progress))
+        if backend is not None and not name.endswith(PLAIN_SUFFIX):
+            meta.setdefault("cache_hit_first_step_ms", {})[name] = cache_hit_latency(
+                backend, robot, items)
     meta["machine"] = machine()
     summaries = [summarise(run) for run in runs]
     records = {run.name: item_records(run) for run in runs}

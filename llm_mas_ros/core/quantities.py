@@ -109,21 +109,24 @@ def find_quantities(text: str) -> list[Quantity]:
 
 
 def _words_value(words: list[str]) -> float | None:
-    """Value of a run of number words ('one hundred and twenty', 'forty five', 'a half')."""
-    total, current, seen = 0.0, 0.0, False
+    """Value of a run of number words ('one hundred and twenty', 'forty five', 'a half',
+    'one and a half' = 1.5, 'two quarter' = 0.5)."""
+    value, seen, joined = 0.0, False, False
     for word in words:
         if word in _ONES:
-            current += _ONES[word]
+            value += _ONES[word]
         elif word in _TENS:
-            current += _TENS[word]
+            value += _TENS[word]
         elif word == "hundred":
-            current = (current or 1) * 100
+            value = (value or 1) * 100
         elif word in _FRACTIONS:
-            current = (current or 1) * _FRACTIONS[word] if current else _FRACTIONS[word]
+            fraction = _FRACTIONS[word]
+            value = value + fraction if joined or not value else value * fraction
         else:
-            continue  # "a", "and": glue words
+            joined = joined or (word == "and" and seen)  # 'a' and 'and' are glue words
+            continue
         seen = True
-    return total + current if seen else None
+    return value if seen else None
 
 
 def number_words_values(text: str) -> list[float]:

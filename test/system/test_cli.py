@@ -93,7 +93,8 @@ def test_plan_several_instructions_one_json_line_each(tmp_path):
 @pytest.mark.parametrize(
     "args, code, message",
     [
-        (["plan", "make me a sandwich"], 1, "cannot tell which agent"),
+        (["plan", "make me a sandwich"], 1, "asks for nothing this robot can do"),
+        (["plan", "make me a sandwich", "--planner", "rules"], 1, "cannot tell which agent"),
         (["plan", "--file", "/nonexistent"], 1, "cannot read /nonexistent"),
         (["--config", "/nonexistent", "plan", "x"], 2, "missing config file"),
         (["plan", "elbow to 1 deg", "--planner", "local"], 2, "needs model_path"),
@@ -145,3 +146,30 @@ def test_up_then_say_then_ctrl_c_leaves_nothing_behind():
         if up.poll() is None:
             up.kill()
     assert node_processes(env["ROS_DOMAIN_ID"]) == []
+
+
+def test_run_the_issue_example_open_then_bend():
+    result = llm_mas_ros(
+        "run", "could you open the gripper and then bend the elbow to 30 degrees", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout.strip().splitlines()[-1])
+    assert output["final_positions"]["gripper_finger_joint"] == pytest.approx(0.04, abs=0.002)
+    assert output["final_positions"]["elbow_joint"] == pytest.approx(0.5236, abs=0.02)
+
+
+@pytest.mark.smollm2
+def test_plan_several_free_form_instructions_loads_the_model_once():
+    result = llm_mas_ros(
+        "plan",
+        "swing the base round to ninety degrees",
+        "levitate the tentacle",
+        "elbow to 10 deg",
+        "--json",
+    )
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0]["planner"] == "smollm2"
+    assert lines[0]["steps"][0][0]["target"] == pytest.approx(math.pi / 2, abs=1e-4)
+    assert "asks for nothing" in lines[1]["error"]
+    assert lines[2]["planner"] == "fast-path:rules" and lines[2]["latency_ms"]["first_step"] < 5
+    assert result.returncode == 1  # one instruction could not be planned

@@ -100,3 +100,19 @@ def test_stop_fast_path_holds_a_running_plan(graph):
     spin_until(client.executor, lambda: False, timeout_s=0.5)
     assert graph.positions()["wrist_1_joint"] == pytest.approx(held, abs=0.01)
     assert held < math.radians(120) - 0.2
+
+
+@pytest.mark.smollm2
+def test_free_form_instruction_planned_by_the_embedded_model(graph):
+    outcome = graph.run("could you open your hand and then swing the base round to ninety degrees")
+    assert outcome.ok, outcome.reason
+    result = outcome.to_json()
+    assert result["planner"] == "smollm2" and len(result["steps"]) == 2
+    assert outcome.final_positions["gripper_finger_joint"] == pytest.approx(0.04, abs=0.002)
+    assert outcome.final_positions["shoulder_pan_joint"] == pytest.approx(
+        math.pi / 2, abs=TOLERANCE
+    )
+    # Streaming: the first step left the planner before the plan was complete.
+    assert result["latency_ms"]["first_step"] < result["latency_ms"]["total"]
+    assert outcome.timings_ms["first_command"] < outcome.timings_ms["done"]
+    graph.run("shoulder_pan to 0 degrees")

@@ -104,4 +104,5 @@ def test_numbers_stated_in_words_and_digits():
     assert number_words_values("swing to ninety degrees, then forty-five") == [90, 45]
     assert number_words_values("one hundred and twenty") == [120]
     assert number_words_values("half a radian") == [0.5]
+    assert number_words_values("one and a half turns") == [1.5]
     assert stated_numbers("elbow to -30.5 deg in 2 s and twenty mm") == {30.5, 2.0, 20.0}
