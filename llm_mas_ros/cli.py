@@ -116,10 +116,19 @@ def _graph(args: argparse.Namespace, inherit_output: bool) -> Iterator[Callable[
         yield alive
 
 
-def _client(robot: RobotModel):
+@contextmanager
+def _ready_client(
+    robot: RobotModel, timeout_s: float, alive: Callable[[], str | None] = lambda: None
+) -> Iterator[Any]:
+    """A GraphClient of the running system, once its planner is ready."""
     from .ros.client import GraphClient
 
-    return GraphClient(robot, node_name=f"llm_mas_cli_{os.getpid()}")
+    client = GraphClient(robot, node_name=f"llm_mas_cli_{os.getpid()}")
+    try:
+        client.wait_ready(timeout_s, alive)
+        yield client
+    finally:
+        client.close()
 
 
 def _print_outcome(outcome, as_json: bool) -> None:
@@ -140,56 +149,45 @@ def _print_outcome(outcome, as_json: bool) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     robot, _ = _load(args.config)
-    with _graph(args, inherit_output=False) as alive, _ros():
-        client = _client(robot)
-        try:
-            client.wait_ready(args.ready_timeout, alive)
-            outcome = client.execute(args.instruction, args.timeout, alive=alive)
-        finally:
-            client.close()
+    with (
+        _graph(args, inherit_output=False) as alive,
+        _ros(),
+        _ready_client(robot, args.ready_timeout, alive) as client,
+    ):
+        outcome = client.execute(args.instruction, args.timeout, alive=alive)
     _print_outcome(outcome, args.json)
     return 0 if outcome.ok else EXIT_FAILED
 
 
 def cmd_say(args: argparse.Namespace) -> int:
     robot, _ = _load(args.config)
-    with _ros():
-        client = _client(robot)
-        try:
-            client.wait_ready(args.ready_timeout)
-            outcome = client.execute(
-                args.instruction,
-                args.timeout,
-                on_progress=None if args.json else lambda m: print(f"planner: {m}", flush=True),
-            )
-        finally:
-            client.close()
+    progress = None if args.json else (lambda message: print(f"planner: {message}", flush=True))
+    with _ros(), _ready_client(robot, args.ready_timeout) as client:
+        outcome = client.execute(args.instruction, args.timeout, on_progress=progress)
     _print_outcome(outcome, args.json)
     return 0 if outcome.ok else EXIT_FAILED
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    robot, _ = _load(args.config)
-    with _graph(args, inherit_output=True) as alive, _ros():
-        client = _client(robot)
-        try:
-            client.wait_ready(args.ready_timeout, alive)
-            print(
-                'llm-mas-ros: ready. In another terminal: llm-mas-ros say "go to ready"; '
-                "Ctrl-C stops everything.",
-                flush=True,
-            )
-            from .ros.graph import spin_until
+    from .ros.graph import spin_until
 
-            spin_until(
-                client.executor, lambda: alive() is not None, timeout_s=float("inf"), step_s=0.5
-            )
-            print(f"llm-mas-ros: {alive()}", file=sys.stderr)
-            return EXIT_FAILED
+    robot, _ = _load(args.config)
+    with (
+        _graph(args, inherit_output=True) as alive,
+        _ros(),
+        _ready_client(robot, args.ready_timeout, alive) as client,
+    ):
+        print(
+            'llm-mas-ros: ready. In another terminal: llm-mas-ros say "go to ready"; '
+            "Ctrl-C stops everything.",
+            flush=True,
+        )
+        try:
+            spin_until(client.executor, lambda: alive() is not None, float("inf"), step_s=0.5)
         except KeyboardInterrupt:
             return 0
-        finally:
-            client.close()
+    print(f"llm-mas-ros: {alive()}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -100,29 +100,12 @@ def node_list(
             )
         )
     if agents == "grouped":
-        specs.append(
-            NodeSpec(
-                "llm_mas_agents",
-                f"{PACKAGE}.nodes.agents_node",
-                None,
-                (robot_file,),
-                remappings=remaps,
-            )
-        )
+        specs.append(_agents_process(robot_file, {}, remaps))
     else:
         for agent in _agent_names(robot_file):
             # Node-targeted rename: only the host node of this process is renamed.
             rename = ((f"{HOST_NODE}:__node", f"{HOST_NODE}_{agent}"),)
-            specs.append(
-                NodeSpec(
-                    "llm_mas_agents",
-                    f"{PACKAGE}.nodes.agents_node",
-                    None,
-                    (robot_file,),
-                    {"agents": [agent]},
-                    rename + remaps,
-                )
-            )
+            specs.append(_agents_process(robot_file, {"agents": [agent]}, rename + remaps))
     overrides = {"backend": planner_backend} if planner_backend else {}
     specs.append(
         NodeSpec(
@@ -135,6 +118,20 @@ def node_list(
         )
     )
     return specs
+
+
+def _agents_process(
+    robot_file: str, parameters: Mapping[str, Any], remappings: tuple[tuple[str, str], ...]
+) -> NodeSpec:
+    """A process hosting agents (all of them, or those in parameters['agents'])."""
+    return NodeSpec(
+        "llm_mas_agents",
+        f"{PACKAGE}.nodes.agents_node",
+        None,
+        (robot_file,),
+        parameters,
+        remappings,
+    )
 
 
 def _agent_names(robot_file: str) -> list[str]:

@@ -8,14 +8,16 @@ the same flat mapping, so there is one implementation of every configuration rul
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from .errors import ConfigError
 
 Parameters = dict[str, Any]
+T = TypeVar("T")
 
 WILDCARD_SECTIONS = ("/**", "**")
 
@@ -94,6 +96,20 @@ def string_list(
     if not all(isinstance(item, str) for item in value):
         raise ConfigError(f"parameter {name!r} must be a list of strings, got {value!r}")
     return list(value)
+
+
+def typed(settings_class: type[T], params: Mapping[str, Any]) -> T:
+    """A frozen settings dataclass from parameters named like its fields; absent ones keep
+    their defaults, present ones must have the default's type (ConfigError otherwise)."""
+    defaults = settings_class()
+    return settings_class(
+        **{
+            f.name: optional(
+                params, f.name, type(getattr(defaults, f.name)), getattr(defaults, f.name)
+            )
+            for f in fields(settings_class)  # type: ignore[arg-type]
+        }
+    )
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:

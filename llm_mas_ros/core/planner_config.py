@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from . import params as P
@@ -50,13 +50,7 @@ class PlannerSettings:
 
 
 def planner_settings_from_params(params: Mapping[str, Any]) -> PlannerSettings:
-    defaults = PlannerSettings()
-    values = {
-        f.name: P.optional(params, f.name, type(default), default)
-        for f in fields(PlannerSettings)
-        if (default := getattr(defaults, f.name)) is not None
-    }
-    settings = PlannerSettings(**values)
+    settings = P.typed(PlannerSettings, params)
     if settings.backend not in BACKENDS:
         known = ", ".join(BACKENDS)
         raise ConfigError(f"backend must be one of {known}, got {settings.backend!r}")

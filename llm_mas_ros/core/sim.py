@@ -38,12 +38,7 @@ class SimSettings:
 
 
 def sim_settings_from_params(params: Mapping[str, object]) -> SimSettings:
-    defaults = SimSettings()
-    values = {
-        name: P.optional(params, name, type(getattr(defaults, name)), getattr(defaults, name))
-        for name in SimSettings.__dataclass_fields__
-    }
-    settings = SimSettings(**values)
+    settings = P.typed(SimSettings, params)
     if settings.physics_rate_hz < 100 or settings.publish_rate_hz <= 0:
         raise ConfigError("physics_rate_hz must be >= 100 and publish_rate_hz > 0")
     if settings.publish_rate_hz > settings.physics_rate_hz:

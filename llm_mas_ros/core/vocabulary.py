@@ -102,7 +102,11 @@ def _mentions(text: str, words: list[str], phrases: tuple[str, ...], fuzzy: bool
     for phrase in phrases:
         if f" {phrase} " in padded:
             return True
-        if fuzzy and " " not in phrase and len(phrase) >= FUZZY_MIN_LENGTH:
-            if any(len(w) >= FUZZY_MIN_LENGTH and within_one_edit(w, phrase) for w in words):
-                return True
+        if (
+            fuzzy
+            and " " not in phrase
+            and len(phrase) >= FUZZY_MIN_LENGTH
+            and any(len(w) >= FUZZY_MIN_LENGTH and within_one_edit(w, phrase) for w in words)
+        ):
+            return True
     return False

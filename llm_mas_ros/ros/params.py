@@ -85,8 +85,13 @@ def declare_robot(node: Node) -> RobotModel:
         for joint in parse_urdf_joints(urdf_xml)
     ]
     flat.update(declare_all(node, pose_specs))
-    flat.update(declare_all(node, [
-        (f"pose_aliases.{pose}", f"other names of pose {pose}", None)
-        for pose in P.string_list(flat, "pose_names", [])
-    ]))
+    flat.update(
+        declare_all(
+            node,
+            [
+                (f"pose_aliases.{pose}", f"other names of pose {pose}", None)
+                for pose in P.string_list(flat, "pose_names", [])
+            ],
+        )
+    )
     return robot_from_params(flat, urdf_xml)

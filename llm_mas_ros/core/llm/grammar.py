@@ -342,11 +342,16 @@ class PlanGrammar:
         """The bounds of one instruction's plan: structure, and what it refers to."""
         text = f" {normalize(instruction)} "
         named = sum(
-            1 for phrases in self.vocabulary.names.values() if any(f" {p} " in text for p in phrases)
+            1
+            for phrases in self.vocabulary.names.values()
+            if any(f" {p} " in text for p in phrases)
         )
         referred = self.vocabulary.referred(instruction)
         return PlanShape(
-            step_bound(instruction), goal_bound(instruction, named), referred.agents, referred.poses
+            step_bound(instruction),
+            goal_bound(instruction, named),
+            referred.agents,
+            referred.poses,
         )
 
     def ebnf(self, numbers: AllowedNumbers, shape: PlanShape = PlanShape()) -> str:

