@@ -1,12 +1,13 @@
-"""How long a late-joining process waits to hear a running graph, with and without our Fast DDS
-profile (config/fastdds.xml: 10 initial announcements, 20 ms apart).
+"""How long a late-joining process waits to hear a running graph, with and without the
+package's Fast DDS profile (config/fastdds.xml: 10 initial announcements, 20 ms apart).
 
-A parent process keeps a latched (transient local) publisher up; each trial starts a fresh
-Python process that creates a node and a subscription and measures, on CLOCK_MONOTONIC, the
-time from creating its subscription to receiving the latched message. Both variants alternate
-in one run, so machine load affects them alike.
+For each variant a publisher process keeps a latched (transient local) message up; each trial
+starts a fresh Python process that creates a node and a subscription and measures, on
+CLOCK_MONOTONIC, the time from creating its subscription to matching the publisher and to
+receiving the message. Publisher and late joiner use the same variant (as a real graph does);
+trials of the variants alternate, so machine load affects them alike.
 
-    .venv/bin/python benchmarks/discovery_bench.py [--trials 10] [--out benchmarks/results]
+    .venv/bin/python benchmarks/discovery_bench.py [--trials 20] [--out benchmarks/results]
 """
 
 from __future__ import annotations
@@ -15,13 +16,31 @@ import argparse
 import json
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-CHILD = r"""
+PUBLISHER = r"""
+import rclpy
+from rclpy.qos import QoSProfile, DurabilityPolicy, ReliabilityPolicy
+from std_msgs.msg import String
+rclpy.init()
+node = rclpy.create_node("discovery_probe_publisher")
+qos = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                 reliability=ReliabilityPolicy.RELIABLE)
+node.create_publisher(String, "discovery_probe", qos).publish(String(data="hello"))
+print("up", flush=True)
+try:
+    while rclpy.ok():
+        rclpy.spin_once(node, timeout_sec=0.1)
+except KeyboardInterrupt:
+    pass
+"""
+
+LATE_JOINER = r"""
 import time, rclpy
 from rclpy.qos import QoSProfile, DurabilityPolicy, ReliabilityPolicy
 from std_msgs.msg import String
@@ -45,14 +64,8 @@ print((matched - start) * 1000, (got[0] - start) * 1000 if got else -1)
 
 def trial(env: dict[str, str]) -> tuple[float, float]:
     """(ms to match the publisher, ms to receive its latched message)."""
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = subprocess.run([sys.executable, "-c", LATE_JOINER], env=env, capture_output=True,
+                            text=True, timeout=60, check=True)
     matched, received = result.stdout.strip().splitlines()[-1].split()
     return float(matched), float(received)
 
@@ -60,88 +73,56 @@ def trial(env: dict[str, str]) -> tuple[float, float]:
 def _summary(samples: list[tuple[float, float]]) -> dict[str, object]:
     matched = [m for m, _ in samples]
     received = [r for _, r in samples]
-    return {
-        "match_p50_ms": statistics.median(matched),
-        "match_max_ms": max(matched),
-        "message_p50_ms": statistics.median(received),
-        "message_max_ms": max(received),
-        "messages_over_1s": sum(r > 1000 or r < 0 for r in received),
-        "samples_ms": samples,
-    }
+    return {"match_p50_ms": statistics.median(matched), "match_max_ms": max(matched),
+            "message_p50_ms": statistics.median(received), "message_max_ms": max(received),
+            "messages_over_1s": sum(r > 1000 or r < 0 for r in received), "samples_ms": samples}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
-    import rclpy
-    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-    from std_msgs.msg import String
-
     from llm_mas_ros.core.bringup import FASTDDS_PROFILE_ENV, dds_environment
 
     profile = dds_environment({})[FASTDDS_PROFILE_ENV]
-    domain = str(random.randint(110, 200))
-    scope = os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    base = {**os.environ, "ROS_DOMAIN_ID": domain, "ROS_AUTOMATIC_DISCOVERY_RANGE": scope}
+    base = {**os.environ, "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}
     base.pop(FASTDDS_PROFILE_ENV, None)
-    os.environ.update(
-        {
-            "ROS_DOMAIN_ID": domain,
-            "ROS_AUTOMATIC_DISCOVERY_RANGE": scope,
-            FASTDDS_PROFILE_ENV: profile,
-        }
-    )
-    rclpy.init()
-    node = rclpy.create_node("discovery_probe_publisher")
-    qos = QoSProfile(
-        depth=1,
-        durability=DurabilityPolicy.TRANSIENT_LOCAL,
-        reliability=ReliabilityPolicy.RELIABLE,
-    )
-    node.create_publisher(String, "discovery_probe", qos).publish(String(data="hello"))
-    variants = {
-        "default Fast DDS": base,
-        "config/fastdds.xml": {**base, FASTDDS_PROFILE_ENV: profile},
-    }
+    variants = {"default Fast DDS": base,
+                "config/fastdds.xml": {**base, FASTDDS_PROFILE_ENV: profile}}
+    publishers = []
+    for domain, env in zip(random.sample(range(110, 200), len(variants)), variants.values(),
+                           strict=True):
+        env["ROS_DOMAIN_ID"] = str(domain)  # one domain per variant: they must not meet
+        publisher = subprocess.Popen([sys.executable, "-c", PUBLISHER], env=env, text=True,
+                                     stdout=subprocess.PIPE)
+        assert publisher.stdout.readline().strip() == "up"
+        publishers.append(publisher)
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
-    for _ in range(args.trials):
-        for name, env in variants.items():
-            samples[name].append(trial(env))
-            rclpy.spin_once(node, timeout_sec=0.05)
-    rclpy.shutdown()
+    try:
+        for _ in range(args.trials):
+            for name, env in variants.items():
+                samples[name].append(trial(env))
+    finally:
+        for publisher in publishers:
+            publisher.send_signal(signal.SIGINT)
+            publisher.wait(timeout=10)
     summary = {name: _summary(v) for name, v in samples.items()}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "discovery.json").write_text(
-        json.dumps(
-            {
-                "trials": args.trials,
-                "machine": os.uname().machine,
-                "when": time.ctime(),
-                "results": summary,
-            },
-            indent=2,
-        )
-    )
-    lines = [
-        "| profile | match p50 ms | match max ms | message p50 ms | message max ms | "
-        "messages later than 1 s |",
-        "|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {name} | {s['match_p50_ms']:.0f} | {s['match_max_ms']:.0f} | "
-        f"{s['message_p50_ms']:.0f} | {s['message_max_ms']:.0f} | "
-        f"{s['messages_over_1s']}/{args.trials} |"
-        for name, s in summary.items()
-    ]
+    (out / "discovery.json").write_text(json.dumps(
+        {"trials": args.trials, "machine": os.uname().machine, "when": time.ctime(),
+         "results": summary}, indent=2))
+    lines = ["| profile | match p50 ms | match max ms | message p50 ms | message max ms | "
+             "messages later than 1 s |", "|---|---|---|---|---|---|"]
+    lines += [f"| {name} | {s['match_p50_ms']:.0f} | {s['match_max_ms']:.0f} | "
+              f"{s['message_p50_ms']:.0f} | {s['message_max_ms']:.0f} | "
+              f"{s['messages_over_1s']}/{args.trials} |" for name, s in summary.items()]
     table = "\n".join(lines)
     (out / "discovery.md").write_text(
         "Late joiner: subscription created -> publisher matched / latched message received "
-        f"({args.trials} trials each, alternating).\n\n{table}\n\n"
-        "Reproduce: `.venv/bin/python benchmarks/discovery_bench.py`\n"
-    )
+        f"({args.trials} trials each, alternating; publisher and joiner use the same "
+        f"variant).\n\n{table}\n\nReproduce: `.venv/bin/python benchmarks/discovery_bench.py`\n")
     print(table)
     return 0
 

@@ -230,8 +230,9 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--ready-timeout",
             type=float,
-            default=90.0,
-            help="seconds to wait for the system to be ready (default 90)",
+            default=180.0,
+            help="seconds to wait for the system to be ready (default 180: the very first "
+            "start converts the embedded model once, ~30 s)",
         )
     for sub in (run, up):
         sub.add_argument(

@@ -15,7 +15,6 @@ from typing import Any
 
 from . import params as P
 from .errors import ConfigError
-from .robot import robot_from_params
 from .share import share_path
 
 PACKAGE = "llm_mas_ros"
@@ -144,8 +143,3 @@ def dds_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
     env.setdefault(FASTDDS_PROFILE_ENV, str(share_path("config", "fastdds.xml")))
     return env
-
-
-def check_robot_config(config_dir: str | Path | None = None) -> None:
-    """Fail early, with the reason, if the robot config does not load."""
-    robot_from_params(P.load_parameters([config_files(config_dir)["robot"]]))

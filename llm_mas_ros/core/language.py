@@ -242,7 +242,7 @@ def _skill_from_words(
     if pose_words:
         if len(set(pose_words)) > 1:
             raise SubgoalError(f"goal names several poses: {', '.join(sorted(set(pose_words)))}")
-        skills = [s for s in skills if s is not Skill.MOVE_TO] + [Skill.POSE]
+        skills = [*(s for s in skills if s is not Skill.MOVE_TO), Skill.POSE]
     distinct = list(dict.fromkeys(skills))
     # 'open to 20 mm' and 'wave by 10 degrees': the action word wins over its preposition.
     for action in (Skill.OPEN, Skill.CLOSE, Skill.WAVE):

@@ -174,9 +174,4 @@ class PlanningPipeline:
             raise PlanError(f"the planner found no goal in the instruction ({rules_error})")
 
 
-def proposals_text(steps: Iterable[ProposedStep]) -> str:
-    """Proposals back in agent language, e.g. 'elbow: to 45 deg; then gripper: open'."""
-    return "; then ".join(", ".join(f"{p.agent}: {p.goal}" for p in step) for step in steps)
-
-
-__all__ = ["PlanCache", "Planner", "PlanningPipeline", "Proposal", "is_stop", "proposals_text"]
+__all__ = ["PlanCache", "Planner", "PlanningPipeline", "Proposal", "is_stop"]

@@ -74,12 +74,15 @@ def parse_urdf_joints(urdf_xml: str) -> dict[str, Joint]:
         if limit is None and kind != "continuous":
             raise ConfigError(f"URDF joint {name!r} ({kind}) has no <limit>")
         where = f"joint {name!r}"
-        if kind == "continuous":
-            lower, upper = -math.inf, math.inf
-        else:
-            lower, upper = _float_attr(limit, "lower", where), _float_attr(limit, "upper", where)
-        velocity = _float_attr(limit, "velocity", where) if limit is not None else math.inf
-        effort = _float_attr(limit, "effort", where) if limit is not None else math.inf
+        lower, upper, velocity, effort = -math.inf, math.inf, math.inf, math.inf
+        if limit is not None:
+            velocity = _float_attr(limit, "velocity", where)
+            effort = _float_attr(limit, "effort", where)
+            if kind != "continuous":
+                lower, upper = (
+                    _float_attr(limit, "lower", where),
+                    _float_attr(limit, "upper", where),
+                )
         mimic = element.find("mimic")
         joints[name] = Joint(
             name=name,

@@ -64,13 +64,12 @@ class SafetyShield:
             seen.add(proposal.agent)
             resolved.append((proposal, goal, motion))
             notes.extend(motion.notes)
-        goals = self._synchronise_poses(resolved)
+        checked = self._synchronise_poses(resolved)
         if not rejected:
-            for goal in goals:
-                positions[goal.agent] = (
-                    goal.target if goal.target is not None else positions.get(goal.agent, math.nan)
-                )
-        return CheckedStep(tuple(goals), tuple(rejected), tuple(notes))
+            for sent in checked:
+                if sent.target is not None:
+                    positions[sent.agent] = sent.target
+        return CheckedStep(tuple(checked), tuple(rejected), tuple(notes))
 
     def _resolve(
         self, proposal: Proposal, positions: Mapping[str, float], seen: set[str]

@@ -37,8 +37,3 @@ def diagnostic_array(stamp: Time, statuses: Iterable[DiagnosticStatus]) -> Diagn
 
 def values_of(status: DiagnosticStatus) -> dict[str, str]:
     return {item.key: item.value for item in status.values}
-
-
-def level_of(status: DiagnosticStatus) -> int:
-    level = status.level
-    return level[0] if isinstance(level, (bytes, bytearray)) else int(level)

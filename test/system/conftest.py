@@ -32,7 +32,7 @@ def graph(ros, tmp_path_factory) -> Iterator[Graph]:
     client = GraphClient(load_robot(), node_name="system_test")
     try:
         graph = Graph(group, client)
-        client.wait_ready(60.0, graph.alive)
+        client.wait_ready(180.0, graph.alive)
         yield graph
     finally:
         client.close()

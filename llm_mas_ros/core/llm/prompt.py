@@ -53,7 +53,16 @@ def system_prompt(robot: RobotModel, grammar: PlanGrammar) -> str:
         *(_describe_agent(agent) for agent in robot.agents),
     ]
     if robot.poses:
-        lines += ["", f"Named poses: {', '.join(robot.poses)}"]
+        poses = [
+            pose
+            + (
+                f" (also: {', '.join(robot.pose_aliases[pose])})"
+                if robot.pose_aliases.get(pose)
+                else ""
+            )
+            for pose in robot.poses
+        ]
+        lines += ["", f"Named poses: {'; '.join(poses)}"]
     styles = " | ".join(grammar.styles)
     lines += [
         "",

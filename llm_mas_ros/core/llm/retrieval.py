@@ -72,7 +72,8 @@ GOAL_JOINER = (" and at the same time ", GOAL_SEPARATOR)
 class Encoder(Protocol):
     """Text -> unit vectors. `name` identifies the model (and its version) in cache keys."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), dim) float32 rows of L2 norm 1 (or 0 for a text with no features)."""
@@ -306,7 +307,7 @@ class EmbeddingRetriever:
         if not examples:
             raise ConfigError("the example bank is empty: retrieval needs at least one example")
         self.examples = tuple(examples)
-        self.encoder: Encoder = encoder if encoder is not None else MiniLMEncoder()
+        self.encoder: Encoder = MiniLMEncoder() if encoder is None else encoder
         self.weight = weight
         self.clock = clock
         self.last_embed_ms = math.nan
@@ -378,6 +379,7 @@ class EmbeddingRetriever:
         similarity = queries @ self.vectors.T
         if self.lexical is not None:
             words = self.lexical.encode([instruction, *parts])
+            assert self.lexical_vectors is not None  # built with self.lexical
             similarity = similarity + self.lexical_weight * (words @ self.lexical_vectors.T)
         whole = similarity[0]
         if not parts:
