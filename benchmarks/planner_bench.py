@@ -513,6 +513,9 @@ def markdown(summaries: Sequence[Mapping[str, Any]], records: Mapping[str, list[
             f"| {_ms(latency['model_first_step'])} | {_ms(latency['model_total'])} "
             f"| {s['paths']['backend']} | {s['load_s']:.1f} |")
     lines += _ratio_lines(summaries)
+    for name, step_ms in meta.get("decode_step_ms", {}).items():
+        lines += ["", f"Machine speed during the run: one {name} decode step (1 token after a "
+                  f"500-token prompt) took {step_ms} ms (p50)."]
     for name, stats in meta.get("cache_hit_first_step_ms", {}).items():
         lines += ["", f"Cache hits ({name}, each model-planned instruction asked again): first "
                   f"step {_ms(stats)} ms ({stats['n']} hits)."]
@@ -589,6 +592,22 @@ def cache_hit_latency(backend: Planner | None, robot: RobotModel,
     return _percentiles(hits)
 
 
+def decode_step_ms(backend: Any, steps: int = 20) -> float | None:
+    """Median time (ms) of one single-token model call after a 500-token prompt: how fast this
+    machine runs the model right now, so runs made at different times can be compared."""
+    decoder = getattr(backend, "decoder", None)
+    if decoder is None:
+        return None
+    cache = decoder._new_cache()
+    decoder._forward(cache, [11] * 500)
+    times = []
+    for _ in range(steps):
+        started = time.perf_counter()
+        decoder._forward(cache, [11])
+        times.append((time.perf_counter() - started) * 1000.0)
+    return round(float(np.median(times)), 2)
+
+
 def retrieval_latency(retriever: Any, items: Sequence[DevItem], k: int) -> dict[str, Any]:
     """Per-instruction retrieval cost over the dev set: encoder call and whole top-k (ms)."""
     embed, whole = [], []
@@ -654,6 +673,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if backend is not None and not name.endswith(PLAIN_SUFFIX):
             meta.setdefault("cache_hit_first_step_ms", {})[name] = cache_hit_latency(
                 backend, robot, items)
+            meta.setdefault("decode_step_ms", {})[name] = decode_step_ms(backend)
     meta["machine"] = machine()
     summaries = [summarise(run) for run in runs]
     records = {run.name: item_records(run) for run in runs}

@@ -284,3 +284,22 @@ def test_every_bank_example_is_a_plan_the_grammar_allows_for_its_instruction(tok
         if not (matcher.accept_string(example.plan) and matcher.is_completed()):
             refused.append((example.instruction, example.plan))
     assert refused == []
+
+
+@pytest.mark.parametrize(
+    ("instruction", "styles"),
+    [
+        ("rotate the base to -60 degrees", set()),
+        ("Please slowly rotate the base to -60 degrees", {"slowly"}),
+        ("carefully close the claw", {"gently"}),
+        ("move the forearm to -50 degrees at a leisurely pace", {"slowly"}),
+    ],
+)
+def test_a_style_is_only_written_when_the_instruction_implies_it(
+    tokenizer_info, instruction, styles
+):
+    ebnf = PlanGrammar(robot()).for_instruction(instruction)
+    written = set()
+    for text in random_outputs(ebnf, tokenizer_info, count=40, seed=7):
+        written |= {word for word in ("slowly", "gently", "quickly") if word in text.split()}
+    assert written <= styles

@@ -208,6 +208,7 @@ class PlanShape:
     max_goals: int = MAX_GOALS_PER_STEP
     agents: frozenset[str] | None = None
     poses: frozenset[str] | None = None
+    styles: frozenset[str] | None = None  # style words the instruction implies (None: all)
 
     @property
     def addresses_nothing(self) -> bool:
@@ -254,17 +255,22 @@ class PlanGrammar:
         self.styles = tuple(
             style for style in robot.control.speed_fraction if STYLE_WORDS.get(style) == style
         )
-        self._style = ' (" " style)?' if self.styles else ""
-        self._action_rules = {timed: self._build_action_rules(timed) for timed in (False, True)}
-        self._step_rules: dict[tuple[int, frozenset[str]], str] = {}
+        self._action_rules = {
+            (timed, styled): self._build_action_rules(timed, styled)
+            for timed in (False, True)
+            for styled in (False, True)
+        }
+        self._step_rules: dict[tuple[int, frozenset[str], bool], str] = {}
         self.vocabulary = Vocabulary(robot)
 
-    def _build_action_rules(self, timed: bool) -> str:
+    @staticmethod
+    def _style(styled: bool) -> str:
+        return ' (" " style)?' if styled else ""
+
+    def _build_action_rules(self, timed: bool, styled: bool) -> str:
         rules = []
         if self.robot.poses:
             rules.append(f"pose ::= {_alternatives(self.robot.poses)}")
-        if self.styles:
-            rules.append(f"style ::= {_alternatives(self.styles)}")
         for dimension, units in PLAN_UNITS.items():
             quantities = " | ".join(f'num_{unit} " {unit}"' for unit in units)
             rules.append(f"q_{dimension} ::= {quantities}")
@@ -272,12 +278,12 @@ class PlanGrammar:
         actions: dict[str, str] = {}
         for index, agent in enumerate(self.robot.agents):
             name = f"act_{_dimension(agent)}" + ("_gripper" if agent.kind == "gripper" else "")
-            actions.setdefault(name, _action_rule(agent, name, self._style, timed))
+            actions.setdefault(name, _action_rule(agent, name, self._style(styled), timed))
             rules.append(f'agent_{index} ::= {_literal(agent.name)} " " {name}')
         rules.extend(actions.values())
         return "\n".join(rules)
 
-    def _goals(self, allowed: frozenset[str]) -> list[tuple[str, int]]:
+    def _goals(self, allowed: frozenset[str], styled: bool) -> list[tuple[str, int]]:
         """Each allowed goal's rule text and the agents it moves, as a bit set over agent
         indices. `allowed` holds agent names and 'pose:<name>' entries."""
         index = {agent.joint.name: bit for bit, agent in enumerate(self.robot.agents)}
@@ -289,7 +295,7 @@ class PlanGrammar:
         for pose in self.robot.poses:
             if f"pose:{pose}" in allowed:
                 moved = sum(1 << index[joint] for joint in self.robot.pose(pose) if joint in index)
-                goals.append((f'"go to " {_literal(pose)}{self._style}', moved))
+                goals.append((f'"go to " {_literal(pose)}{self._style(styled)}', moved))
         return goals
 
     def _allowed(self, shape: PlanShape) -> frozenset[str]:
@@ -297,15 +303,16 @@ class PlanGrammar:
         poses = self.robot.poses if shape.poses is None else shape.poses
         return frozenset(agents) | frozenset(f"pose:{pose}" for pose in poses)
 
-    def _steps(self, max_goals: int, allowed: frozenset[str]) -> str:
+    def _steps(self, max_goals: int, allowed: frozenset[str], styled: bool) -> str:
         """Rules for one step of at most `max_goals` goals, each agent in at most one of them
         (a pose counts for all of its agents): the shield would reject a second goal for an
         agent, so the model may not write one. One rule per reachable (agents used, goals
         written) state; for robots with more agents than a step may have goals that grows too
         large, and only the goal count is bounded there."""
-        if (max_goals, allowed) in self._step_rules:
-            return self._step_rules[max_goals, allowed]
-        goals = self._goals(allowed)
+        key = (max_goals, allowed, styled)
+        if key in self._step_rules:
+            return self._step_rules[key]
+        goals = self._goals(allowed, styled)
         if len(self.robot.agents) > MAX_GOALS_PER_STEP:
             alternatives = " | ".join(text for text, _ in goals)
             rules = [
@@ -335,11 +342,12 @@ class PlanGrammar:
                         )
                     else:
                         rules.append(f'more_{after}_{state[1]} ::= ""')
-        self._step_rules[max_goals, allowed] = "\n".join(rules)
-        return self._step_rules[max_goals, allowed]
+        self._step_rules[key] = "\n".join(rules)
+        return self._step_rules[key]
 
     def shape(self, instruction: str) -> PlanShape:
-        """The bounds of one instruction's plan: structure, and what it refers to."""
+        """The bounds of one instruction's plan: its structure, what it refers to, and the
+        style words it implies (like numbers, a style is only written when asked for)."""
         text = f" {normalize(instruction)} "
         named = sum(
             1
@@ -347,11 +355,13 @@ class PlanGrammar:
             if any(f" {p} " in text for p in phrases)
         )
         referred = self.vocabulary.referred(instruction)
+        implied = {STYLE_WORDS[word] for word in text.split() if word in STYLE_WORDS}
         return PlanShape(
             step_bound(instruction),
             goal_bound(instruction, named),
             referred.agents,
             referred.poses,
+            frozenset(implied & set(self.styles)),
         )
 
     def ebnf(self, numbers: AllowedNumbers, shape: PlanShape = PlanShape()) -> str:
@@ -362,11 +372,14 @@ class PlanGrammar:
         steps = f' ("{STEP_SEPARATOR}" step){{0,{more}}}' if more else ""
         if shape.addresses_nothing:  # nothing of this robot is referred to: nothing to do
             return f'root ::= "{NONE_PLAN}"\n'
+        styles = [s for s in self.styles if shape.styles is None or s in shape.styles]
         rules = [
             f'root ::= "{NONE_PLAN}" | step{steps}',
-            self._steps(goals, self._allowed(shape)),
-            self._action_rules[timed],
+            self._steps(goals, self._allowed(shape), bool(styles)),
+            self._action_rules[timed, bool(styles)],
         ]
+        if styles:  # only the style words the instruction implies: a model cannot add one
+            rules.append(f"style ::= {_alternatives(styles)}")
         for units in PLAN_UNITS.values():
             for unit in units:
                 values = numbers.values(unit)
