@@ -36,6 +36,7 @@ test-system: install
 
 lint: install
 	$(VENV)/bin/ruff check llm_mas_ros test benchmarks launch
+	$(VENV)/bin/ruff format --check llm_mas_ros test benchmarks launch
 	$(VENV)/bin/mypy llm_mas_ros/core --ignore-missing-imports
 
 clean:

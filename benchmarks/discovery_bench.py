@@ -64,8 +64,14 @@ print((matched - start) * 1000, (got[0] - start) * 1000 if got else -1)
 
 def trial(env: dict[str, str]) -> tuple[float, float]:
     """(ms to match the publisher, ms to receive its latched message)."""
-    result = subprocess.run([sys.executable, "-c", LATE_JOINER], env=env, capture_output=True,
-                            text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", LATE_JOINER],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     matched, received = result.stdout.strip().splitlines()[-1].split()
     return float(matched), float(received)
 
@@ -73,9 +79,14 @@ def trial(env: dict[str, str]) -> tuple[float, float]:
 def _summary(samples: list[tuple[float, float]]) -> dict[str, object]:
     matched = [m for m, _ in samples]
     received = [r for _, r in samples]
-    return {"match_p50_ms": statistics.median(matched), "match_max_ms": max(matched),
-            "message_p50_ms": statistics.median(received), "message_max_ms": max(received),
-            "messages_over_1s": sum(r > 1000 or r < 0 for r in received), "samples_ms": samples}
+    return {
+        "match_p50_ms": statistics.median(matched),
+        "match_max_ms": max(matched),
+        "message_p50_ms": statistics.median(received),
+        "message_max_ms": max(received),
+        "messages_over_1s": sum(r > 1000 or r < 0 for r in received),
+        "samples_ms": samples,
+    }
 
 
 def main() -> int:
@@ -88,14 +99,18 @@ def main() -> int:
     profile = dds_environment({})[FASTDDS_PROFILE_ENV]
     base = {**os.environ, "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}
     base.pop(FASTDDS_PROFILE_ENV, None)
-    variants = {"default Fast DDS": base,
-                "config/fastdds.xml": {**base, FASTDDS_PROFILE_ENV: profile}}
+    variants = {
+        "default Fast DDS": base,
+        "config/fastdds.xml": {**base, FASTDDS_PROFILE_ENV: profile},
+    }
     publishers = []
-    for domain, env in zip(random.sample(range(110, 200), len(variants)), variants.values(),
-                           strict=True):
+    for domain, env in zip(
+        random.sample(range(110, 200), len(variants)), variants.values(), strict=True
+    ):
         env["ROS_DOMAIN_ID"] = str(domain)  # one domain per variant: they must not meet
-        publisher = subprocess.Popen([sys.executable, "-c", PUBLISHER], env=env, text=True,
-                                     stdout=subprocess.PIPE)
+        publisher = subprocess.Popen(
+            [sys.executable, "-c", PUBLISHER], env=env, text=True, stdout=subprocess.PIPE
+        )
         assert publisher.stdout.readline().strip() == "up"
         publishers.append(publisher)
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
@@ -110,19 +125,34 @@ def main() -> int:
     summary = {name: _summary(v) for name, v in samples.items()}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "discovery.json").write_text(json.dumps(
-        {"trials": args.trials, "machine": os.uname().machine, "when": time.ctime(),
-         "results": summary}, indent=2))
-    lines = ["| profile | match p50 ms | match max ms | message p50 ms | message max ms | "
-             "messages later than 1 s |", "|---|---|---|---|---|---|"]
-    lines += [f"| {name} | {s['match_p50_ms']:.0f} | {s['match_max_ms']:.0f} | "
-              f"{s['message_p50_ms']:.0f} | {s['message_max_ms']:.0f} | "
-              f"{s['messages_over_1s']}/{args.trials} |" for name, s in summary.items()]
+    (out / "discovery.json").write_text(
+        json.dumps(
+            {
+                "trials": args.trials,
+                "machine": os.uname().machine,
+                "when": time.ctime(),
+                "results": summary,
+            },
+            indent=2,
+        )
+    )
+    lines = [
+        "| profile | match p50 ms | match max ms | message p50 ms | message max ms | "
+        "messages later than 1 s |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {s['match_p50_ms']:.0f} | {s['match_max_ms']:.0f} | "
+        f"{s['message_p50_ms']:.0f} | {s['message_max_ms']:.0f} | "
+        f"{s['messages_over_1s']}/{args.trials} |"
+        for name, s in summary.items()
+    ]
     table = "\n".join(lines)
     (out / "discovery.md").write_text(
         "Late joiner: subscription created -> publisher matched / latched message received "
         f"({args.trials} trials each, alternating; publisher and joiner use the same "
-        f"variant).\n\n{table}\n\nReproduce: `.venv/bin/python benchmarks/discovery_bench.py`\n")
+        f"variant).\n\n{table}\n\nReproduce: `.venv/bin/python benchmarks/discovery_bench.py`\n"
+    )
     print(table)
     return 0
 

@@ -81,7 +81,6 @@ OUTCOMES = ("plan", "reject", "none", "stop")
 LIMITS = ("position",)
 LIMIT_REASON_RE = re.compile(r"is outside the \S+ limits")
 PLAIN_SUFFIX = "-plain"
-WARMUP_INSTRUCTION = "could you give the wrist a small nod of 7 degrees and then relax"
 ITEM_KEYS = {"id", "instruction", "tags", "expect", "steps", "rejected", "note"}
 GOAL_KEYS = {"target", "skill", "repetitions", "duration_s", "style"}
 SKILLS = {skill.value for skill in Skill}
@@ -89,6 +88,7 @@ STYLES = set(STYLE_WORDS.values())
 
 
 # --- the dev set ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class GoalSpec:
@@ -127,25 +127,46 @@ def _number(value: object) -> bool:
 def _goal_spec(value: object, where: str) -> GoalSpec:
     if value is None or _number(value):
         return GoalSpec(None if value is None else float(value))  # type: ignore[arg-type]
-    _require(isinstance(value, dict), where,
-             f"a goal is a number, null or an object, not {value!r}")
+    _require(
+        isinstance(value, dict), where, f"a goal is a number, null or an object, not {value!r}"
+    )
     assert isinstance(value, dict)
-    _require(set(value) <= GOAL_KEYS and "target" in value, where,
-             f"a goal object has 'target' and optionally {sorted(GOAL_KEYS - {'target'})}")
+    _require(
+        set(value) <= GOAL_KEYS and "target" in value,
+        where,
+        f"a goal object has 'target' and optionally {sorted(GOAL_KEYS - {'target'})}",
+    )
     target = value["target"]
     _require(target is None or _number(target), where, "target must be a number or null")
-    _require(value.get("skill") is None or value["skill"] in SKILLS, where,
-             f"skill must be one of {sorted(SKILLS)}")
-    _require(value.get("style") is None or value["style"] in STYLES, where,
-             f"style must be one of {sorted(STYLES)}")
+    _require(
+        value.get("skill") is None or value["skill"] in SKILLS,
+        where,
+        f"skill must be one of {sorted(SKILLS)}",
+    )
+    _require(
+        value.get("style") is None or value["style"] in STYLES,
+        where,
+        f"style must be one of {sorted(STYLES)}",
+    )
     repetitions = value.get("repetitions")
-    _require(repetitions is None or (isinstance(repetitions, int) and repetitions > 0), where,
-             "repetitions must be a positive integer")
+    _require(
+        repetitions is None or (isinstance(repetitions, int) and repetitions > 0),
+        where,
+        "repetitions must be a positive integer",
+    )
     duration = value.get("duration_s")
-    _require(duration is None or (_number(duration) and duration > 0), where,
-             "duration_s must be a positive number")
-    return GoalSpec(None if target is None else float(target), value.get("skill"), repetitions,
-                    None if duration is None else float(duration), value.get("style"))
+    _require(
+        duration is None or (_number(duration) and duration > 0),
+        where,
+        "duration_s must be a positive number",
+    )
+    return GoalSpec(
+        None if target is None else float(target),
+        value.get("skill"),
+        repetitions,
+        None if duration is None else float(duration),
+        value.get("style"),
+    )
 
 
 def _steps(value: object, robot: RobotModel, where: str) -> tuple[Mapping[str, GoalSpec], ...]:
@@ -166,8 +187,11 @@ def _rejected(value: object, robot: RobotModel, where: str) -> tuple[str, ...]:
     assert isinstance(value, list)
     agents = []
     for entry in value:
-        _require(isinstance(entry, dict) and set(entry) == {"agent", "limit"}, where,
-                 "a rejection is {'agent': ..., 'limit': ...}")
+        _require(
+            isinstance(entry, dict) and set(entry) == {"agent", "limit"},
+            where,
+            "a rejection is {'agent': ..., 'limit': ...}",
+        )
         _require(robot.has_agent(entry["agent"]), where, f"unknown agent {entry['agent']!r}")
         _require(entry["limit"] in LIMITS, where, f"limit must be one of {LIMITS}")
         agents.append(entry["agent"])
@@ -180,24 +204,37 @@ def parse_item(data: object, robot: RobotModel, where: str = "dev item") -> DevI
     assert isinstance(data, dict)
     _require(set(data) <= ITEM_KEYS, where, f"unknown keys {sorted(set(data) - ITEM_KEYS)}")
     for key in ("id", "instruction"):
-        _require(isinstance(data.get(key), str) and bool(data[key].strip()), where,
-                 f"{key!r} must be a non-empty string")
+        _require(
+            isinstance(data.get(key), str) and bool(data[key].strip()),
+            where,
+            f"{key!r} must be a non-empty string",
+        )
     where = f"{where} ({data['id']})"
     tags = data.get("tags")
-    _require(isinstance(tags, list) and bool(tags) and all(isinstance(t, str) for t in tags),
-             where, "tags must be a non-empty list of strings")
+    _require(
+        isinstance(tags, list) and bool(tags) and all(isinstance(t, str) for t in tags),
+        where,
+        "tags must be a non-empty list of strings",
+    )
     expect = data.get("expect")
     _require(expect in OUTCOMES, where, f"expect must be one of {OUTCOMES}")
     steps = _steps(data.get("steps"), robot, where)
-    _require(bool(steps) == (expect == "plan") or expect == "reject", where,
-             "a 'plan' has steps; 'none' and 'stop' have none")
-    _require(("rejected" in data) == (expect == "reject"), where,
-             "'rejected' is given exactly when expect is 'reject'")
+    _require(
+        bool(steps) == (expect == "plan") or expect == "reject",
+        where,
+        "a 'plan' has steps; 'none' and 'stop' have none",
+    )
+    _require(
+        ("rejected" in data) == (expect == "reject"),
+        where,
+        "'rejected' is given exactly when expect is 'reject'",
+    )
     rejected = _rejected(data["rejected"], robot, where) if expect == "reject" else ()
     note = data.get("note", "")
     _require(isinstance(note, str), where, "note must be a string")
-    return DevItem(data["id"], data["instruction"], tuple(tags), str(expect), steps, rejected,
-                   note)
+    return DevItem(
+        data["id"], data["instruction"], tuple(tags), str(expect), steps, rejected, note
+    )
 
 
 def load_devset(path: str | Path, robot: RobotModel) -> list[DevItem]:
@@ -220,6 +257,7 @@ def load_devset(path: str | Path, robot: RobotModel) -> list[DevItem]:
 
 
 # --- outcomes and scores ------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -264,8 +302,9 @@ def _target_ok(robot: RobotModel, goal: Goal, spec: GoalSpec) -> bool:
 
 def _details_ok(robot: RobotModel, goal: Goal, spec: GoalSpec) -> bool:
     """The optional checks: skill, wave count and style from the dispatched goal's text."""
-    if spec.duration_s is not None and (goal.duration_s is None or abs(
-            goal.duration_s - spec.duration_s) > DURATION_TOLERANCE):
+    if spec.duration_s is not None and (
+        goal.duration_s is None or abs(goal.duration_s - spec.duration_s) > DURATION_TOLERANCE
+    ):
         return False
     if spec.skill is None and spec.repetitions is None and spec.style is None:
         return True
@@ -273,9 +312,11 @@ def _details_ok(robot: RobotModel, goal: Goal, spec: GoalSpec) -> bool:
         sent = parse_subgoal(goal.goal, robot.agent(goal.agent), robot.poses)
     except SubgoalError:
         return False
-    return ((spec.skill is None or sent.skill.value == spec.skill)
-            and (spec.repetitions is None or sent.repetitions == spec.repetitions)
-            and (spec.style is None or sent.style == spec.style))
+    return (
+        (spec.skill is None or sent.skill.value == spec.skill)
+        and (spec.repetitions is None or sent.repetitions == spec.repetitions)
+        and (spec.style is None or sent.style == spec.style)
+    )
 
 
 def limit_violations(steps: Sequence[Step], robot: RobotModel) -> tuple[str, ...]:
@@ -285,8 +326,10 @@ def limit_violations(steps: Sequence[Step], robot: RobotModel) -> tuple[str, ...
         for goal in step:
             joint = robot.agent(goal.agent).joint
             if goal.target is not None and not joint.contains(goal.target):
-                found.append(f"step {number}: {goal.agent} target {goal.target!r} outside "
-                             f"{joint.describe_limits()}")
+                found.append(
+                    f"step {number}: {goal.agent} target {goal.target!r} outside "
+                    f"{joint.describe_limits()}"
+                )
     return tuple(found)
 
 
@@ -294,25 +337,42 @@ def score(item: DevItem, outcome: Outcome, robot: RobotModel) -> Score:
     """How right one outcome is (see the module docstring)."""
     outcome_ok = outcome.kind == item.expect
     pairs = list(zip(item.steps, outcome.steps, strict=False))
-    structure = outcome_ok and len(item.steps) == len(outcome.steps) and all(
-        set(spec) == {goal.agent for goal in step} and len(step) == len(spec)
-        for spec, step in pairs)
-    goals = [(goal, spec[goal.agent]) for spec, step in pairs for goal in step
-             if goal.agent in spec] if structure else []
+    structure = (
+        outcome_ok
+        and len(item.steps) == len(outcome.steps)
+        and all(
+            set(spec) == {goal.agent for goal in step} and len(step) == len(spec)
+            for spec, step in pairs
+        )
+    )
+    goals = (
+        [(goal, spec[goal.agent]) for spec, step in pairs for goal in step if goal.agent in spec]
+        if structure
+        else []
+    )
     targets = structure and all(_target_ok(robot, goal, spec) for goal, spec in goals)
     details = structure and all(_details_ok(robot, goal, spec) for goal, spec in goals)
     was_rejected = bool(outcome.rejected)
     rejection = was_rejected == (item.expect == "reject")
     if rejection and was_rejected:
-        rejection = (sorted(r.agent for r in outcome.rejected) == sorted(item.rejected)
-                     and all(LIMIT_REASON_RE.search(r.reason) for r in outcome.rejected))
+        rejection = sorted(r.agent for r in outcome.rejected) == sorted(item.rejected) and all(
+            LIMIT_REASON_RE.search(r.reason) for r in outcome.rejected
+        )
     full = targets and details and (item.expect != "reject" or rejection)
-    return Score(outcome_ok, structure, targets, details, rejection, full,
-                 parsed=outcome.kind != "failure",
-                 violations=limit_violations(outcome.dispatched, robot))
+    return Score(
+        outcome_ok,
+        structure,
+        targets,
+        details,
+        rejection,
+        full,
+        parsed=outcome.kind != "failure",
+        violations=limit_violations(outcome.dispatched, robot),
+    )
 
 
 # --- running ------------------------------------------------------------------------------------
+
 
 class ObservedBackend:
     """A backend wrapper that tells a deliberate 'no plan' from a failure. 'No plan' is a
@@ -352,8 +412,12 @@ def home_positions(robot: RobotModel) -> dict[str, float]:
     return dict.fromkeys(robot.agent_names, 0.0)
 
 
-def run_item(pipeline: PlanningPipeline, observer: ObservedBackend | None, item: DevItem,
-             clock: Callable[[], float] = time.perf_counter) -> Outcome:
+def run_item(
+    pipeline: PlanningPipeline,
+    observer: ObservedBackend | None,
+    item: DevItem,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Outcome:
     """Plan one instruction; never raises for a planning error (that is an outcome)."""
     if observer is not None:
         observer.reset()
@@ -365,21 +429,32 @@ def run_item(pipeline: PlanningPipeline, observer: ObservedBackend | None, item:
         elapsed = (clock() - started) * 1000.0
         failed = observer is not None and observer.failure is not None
         used = observer is not None and observer.called
-        return Outcome("failure" if failed else "none", observer.name if used else "rules",
-                       error=f"{type(error).__name__}: {error}", total_ms=elapsed,
-                       used_backend=used, dispatched=tuple(dispatched),
-                       output=observer.output if observer is not None else None)
+        return Outcome(
+            "failure" if failed else "none",
+            observer.name if used else "rules",
+            error=f"{type(error).__name__}: {error}",
+            total_ms=elapsed,
+            used_backend=used,
+            dispatched=tuple(dispatched),
+            output=observer.output if observer is not None else None,
+        )
     if plan.stop:
         kind = "stop"
     elif plan.rejected:
         kind = "reject"
     else:
         kind = "plan" if plan.steps else "none"
-    return Outcome(kind, plan.planner, plan.steps, plan.rejected,
-                   first_step_ms=plan.first_step_ms if dispatched else None,
-                   total_ms=plan.total_ms, used_backend=observer is not None and observer.called,
-                   dispatched=tuple(dispatched),
-                   output=observer.output if observer is not None else None)
+    return Outcome(
+        kind,
+        plan.planner,
+        plan.steps,
+        plan.rejected,
+        first_step_ms=plan.first_step_ms if dispatched else None,
+        total_ms=plan.total_ms,
+        used_backend=observer is not None and observer.called,
+        dispatched=tuple(dispatched),
+        output=observer.output if observer is not None else None,
+    )
 
 
 @dataclass
@@ -391,34 +466,44 @@ class BackendRun:
     scores: list[Score] = field(default_factory=list)
 
 
-def run_backend(name: str, backend: Planner | None, robot: RobotModel, items: Sequence[DevItem],
-                load_s: float = 0.0, progress: Callable[[str], None] | None = None) -> BackendRun:
-    """Every item through PlanningPipeline(robot, backend, cache_size=0), after one warm-up."""
+def run_backend(
+    name: str,
+    backend: Planner | None,
+    robot: RobotModel,
+    items: Sequence[DevItem],
+    load_s: float = 0.0,
+    progress: Callable[[str], None] | None = None,
+) -> BackendRun:
+    """Every item through PlanningPipeline(robot, backend, cache_size=0); the backend comes
+    warmed up from make_backend."""
     observer = ObservedBackend(backend) if backend is not None else None
     pipeline = PlanningPipeline(robot, backend=observer, clamp=False, cache_size=0)
     run = BackendRun(name, load_s, list(items))
-    if observer is not None:
-        warmup = DevItem("warmup", WARMUP_INSTRUCTION, ("warmup",), "plan", ())
-        run_item(pipeline, observer, warmup)
     for number, item in enumerate(items, 1):
         outcome = run_item(pipeline, observer, item)
         run.outcomes.append(outcome)
         run.scores.append(score(item, outcome, robot))
         if progress is not None:
             mark = "ok" if run.scores[-1].full else "WRONG"
-            progress(f"[{name} {number}/{len(items)}] {mark:5} {outcome.total_ms:8.1f} ms "
-                     f"{item.id}: {item.instruction}")
+            progress(
+                f"[{name} {number}/{len(items)}] {mark:5} {outcome.total_ms:8.1f} ms "
+                f"{item.id}: {item.instruction}"
+            )
     return run
 
 
 # --- reporting ----------------------------------------------------------------------------------
 
+
 def _percentiles(values: Sequence[float]) -> dict[str, float | None]:
     if not values:
         return {"p50": None, "p90": None, "n": 0}
     array = np.asarray(values, dtype=float)
-    return {"p50": round(float(np.percentile(array, 50)), 3),
-            "p90": round(float(np.percentile(array, 90)), 3), "n": len(values)}
+    return {
+        "p50": round(float(np.percentile(array, 50)), 3),
+        "p90": round(float(np.percentile(array, 90)), 3),
+        "n": len(values),
+    }
 
 
 def _rate(flags: Sequence[bool]) -> float:
@@ -437,24 +522,29 @@ def summarise(run: BackendRun) -> dict[str, Any]:
         "backend": run.name,
         "n": len(scores),
         "load_s": round(run.load_s, 3),
-        "accuracy": {"full": _rate([s.full for s in scores]),
-                     "targets": _rate([s.targets for s in scores]),
-                     "structure": _rate([s.structure for s in scores]),
-                     "outcome": _rate([s.outcome for s in scores])},
+        "accuracy": {
+            "full": _rate([s.full for s in scores]),
+            "targets": _rate([s.targets for s in scores]),
+            "structure": _rate([s.structure for s in scores]),
+            "outcome": _rate([s.outcome for s in scores]),
+        },
         "parse_rate": _rate([s.parsed for s in scores]),
         "rejection_correct": _rate([s.rejection for s in scores]),
         "limit_violations": sum(len(s.violations) for s in scores),
         "latency_ms": {
-            "first_step": _percentiles([o.first_step_ms for o in outcomes
-                                        if o.first_step_ms is not None]),
+            "first_step": _percentiles(
+                [o.first_step_ms for o in outcomes if o.first_step_ms is not None]
+            ),
             "total": _percentiles([o.total_ms for o in outcomes]),
-            "model_first_step": _percentiles([o.first_step_ms for o in model
-                                              if o.first_step_ms is not None]),
+            "model_first_step": _percentiles(
+                [o.first_step_ms for o in model if o.first_step_ms is not None]
+            ),
             "model_total": _percentiles([o.total_ms for o in model]),
         },
         "paths": {"fast_path": len(outcomes) - len(model), "backend": len(model)},
-        "by_tag": {tag: {"n": len(flags), "full": sum(flags)}
-                   for tag, flags in sorted(tags.items())},
+        "by_tag": {
+            tag: {"n": len(flags), "full": sum(flags)} for tag, flags in sorted(tags.items())
+        },
     }
 
 
@@ -462,19 +552,30 @@ def item_records(run: BackendRun) -> list[dict[str, Any]]:
     """Per-item results: what was expected, what came out, and how it scored."""
     records = []
     for item, outcome, result in zip(run.items, run.outcomes, run.scores, strict=True):
-        records.append({
-            "id": item.id, "instruction": item.instruction, "tags": list(item.tags),
-            "expect": item.expect, "outcome": outcome.kind, "planner": outcome.planner,
-            "output": outcome.output,
-            "full": result.full, "targets": result.targets, "structure": result.structure,
-            "rejection": result.rejection, "parsed": result.parsed,
-            "steps": [[goal.to_json() for goal in step] for step in outcome.steps],
-            "rejected": [r.to_json() for r in outcome.rejected],
-            "error": outcome.error, "violations": list(result.violations),
-            "first_step_ms": None if outcome.first_step_ms is None
-            else round(outcome.first_step_ms, 3),
-            "total_ms": round(outcome.total_ms, 3),
-        })
+        records.append(
+            {
+                "id": item.id,
+                "instruction": item.instruction,
+                "tags": list(item.tags),
+                "expect": item.expect,
+                "outcome": outcome.kind,
+                "planner": outcome.planner,
+                "output": outcome.output,
+                "full": result.full,
+                "targets": result.targets,
+                "structure": result.structure,
+                "rejection": result.rejection,
+                "parsed": result.parsed,
+                "steps": [[goal.to_json() for goal in step] for step in outcome.steps],
+                "rejected": [r.to_json() for r in outcome.rejected],
+                "error": outcome.error,
+                "violations": list(result.violations),
+                "first_step_ms": None
+                if outcome.first_step_ms is None
+                else round(outcome.first_step_ms, 3),
+                "total_ms": round(outcome.total_ms, 3),
+            }
+        )
     return records
 
 
@@ -488,8 +589,11 @@ def _ms(stats: Mapping[str, Any]) -> str:
     return f"{stats['p50']:.1f} / {stats['p90']:.1f}"
 
 
-def markdown(summaries: Sequence[Mapping[str, Any]], records: Mapping[str, list[dict[str, Any]]],
-             meta: Mapping[str, Any]) -> str:
+def markdown(
+    summaries: Sequence[Mapping[str, Any]],
+    records: Mapping[str, list[dict[str, Any]]],
+    meta: Mapping[str, Any],
+) -> str:
     """The results table, per-tag accuracy, plain-vs-constrained ratios and the misses."""
     lines = [
         "# Planner benchmark",
@@ -500,7 +604,7 @@ def markdown(summaries: Sequence[Mapping[str, Any]], records: Mapping[str, list[
         "",
         "| backend | fully right | targets ≤ 0.02 rad / 2 mm | structure | parse rate "
         "| rejection correct | limit violations | first step | total | model first step "
-        "| model total | model items | load (s) |",
+        "| model total | model items | load + warm-up (s) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summaries:
@@ -511,33 +615,46 @@ def markdown(summaries: Sequence[Mapping[str, Any]], records: Mapping[str, list[
             f"| {_pct(s['rejection_correct'])} | {s['limit_violations']} "
             f"| {_ms(latency['first_step'])} | {_ms(latency['total'])} "
             f"| {_ms(latency['model_first_step'])} | {_ms(latency['model_total'])} "
-            f"| {s['paths']['backend']} | {s['load_s']:.1f} |")
+            f"| {s['paths']['backend']} | {s['load_s']:.1f} |"
+        )
     lines += _ratio_lines(summaries)
     for name, step_ms in meta.get("decode_step_ms", {}).items():
-        lines += ["", f"Machine speed during the run: one {name} decode step (1 token after a "
-                  f"500-token prompt) took {step_ms} ms (p50)."]
+        lines += [
+            "",
+            f"Machine speed during the run: one {name} decode step (1 token after a "
+            f"500-token prompt) took {step_ms} ms (p50).",
+        ]
     for name, stats in meta.get("cache_hit_first_step_ms", {}).items():
-        lines += ["", f"Cache hits ({name}, each model-planned instruction asked again): first "
-                  f"step {_ms(stats)} ms ({stats['n']} hits)."]
+        lines += [
+            "",
+            f"Cache hits ({name}, each model-planned instruction asked again): first "
+            f"step {_ms(stats)} ms ({stats['n']} hits).",
+        ]
     if meta.get("retrieval"):
         r = meta["retrieval"]
-        lines += ["", f"Retrieval ({r['retriever']}, k={r['k']}): embedding "
-                  f"{_ms(r['embed_ms'])} ms, whole top-k {_ms(r['top_k_ms'])} ms per instruction "
-                  f"(bank: {r['bank_size']} examples)."]
+        lines += [
+            "",
+            f"Retrieval ({r['retriever']}, k={r['k']}): embedding "
+            f"{_ms(r['embed_ms'])} ms, whole top-k {_ms(r['top_k_ms'])} ms per instruction "
+            f"(bank: {r['bank_size']} examples).",
+        ]
     lines += ["", "## Fully right, per tag", ""]
     tags = sorted({tag for s in summaries for tag in s["by_tag"]})
     lines.append("| tag | n | " + " | ".join(s["backend"] for s in summaries) + " |")
     lines.append("|---|---|" + "---|" * len(summaries))
     for tag in tags:
         count = next(s["by_tag"][tag]["n"] for s in summaries if tag in s["by_tag"])
-        cells = [f"{s['by_tag'][tag]['full']}/{count}" if tag in s["by_tag"] else "-"
-                 for s in summaries]
+        cells = [
+            f"{s['by_tag'][tag]['full']}/{count}" if tag in s["by_tag"] else "-" for s in summaries
+        ]
         lines.append(f"| {tag} | {count} | " + " | ".join(cells) + " |")
     lines += ["", "## Not fully right", ""]
     for name, rows in records.items():
         misses = [r for r in rows if not r["full"]]
-        lines.append(f"- **{name}** ({len(misses)}): "
-                     + (", ".join(f"`{r['id']}` ({r['outcome']})" for r in misses) or "none"))
+        lines.append(
+            f"- **{name}** ({len(misses)}): "
+            + (", ".join(f"`{r['id']}` ({r['outcome']})" for r in misses) or "none")
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -552,8 +669,10 @@ def _ratio_lines(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
         for key, label in (("model_first_step", "first step"), ("model_total", "total")):
             fast, slow = base["latency_ms"][key]["p50"], plain["latency_ms"][key]["p50"]
             if fast and slow:
-                lines.append(f"- {label} p50: {base['backend']} {fast:.1f} ms vs "
-                             f"{name} {slow:.1f} ms: {slow / fast:.2f}x faster")
+                lines.append(
+                    f"- {label} p50: {base['backend']} {fast:.1f} ms vs "
+                    f"{name} {slow:.1f} ms: {slow / fast:.2f}x faster"
+                )
     if not lines:
         return []
     return ["", "Plain `generate()` vs constrained streaming decoding:", "", *lines]
@@ -561,21 +680,40 @@ def _ratio_lines(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
 
 # --- backends -----------------------------------------------------------------------------------
 
-def make_backend(name: str, robot: RobotModel, retriever: Any, model_path: str = "",
-                 device: str = "auto", examples: int = 6) -> Planner | None:
+
+def make_backend(
+    name: str,
+    robot: RobotModel,
+    retriever: Any,
+    model_path: str = "",
+    device: str = "auto",
+    examples: int = 6,
+) -> Planner | None:
     """A backend by name: 'rules' is the pipeline alone (agent language only); any other name
-    goes to core.llm.backend.load_backend, '<name>-plain' to its plain-generate() baseline."""
+    goes to core.llm.backend.load_backend, '<name>-plain' to its plain-generate() baseline;
+    both are warmed up as the planner node does."""
     if name == "rules":
         return None
     from llm_mas_ros.core.llm import backend as engine
 
     plain = name.endswith(PLAIN_SUFFIX)
-    return engine.load_backend(name.removesuffix(PLAIN_SUFFIX), robot, model_path, device,
-                               retriever=retriever, plain_generate=plain, examples=examples)
+    backend = engine.load_backend(
+        name.removesuffix(PLAIN_SUFFIX),
+        robot,
+        model_path,
+        device,
+        retriever=retriever,
+        plain_generate=plain,
+        examples=examples,
+    )
+    if backend is not None:
+        engine.warm_up(backend)
+    return backend
 
 
-def cache_hit_latency(backend: Planner | None, robot: RobotModel,
-                      items: Sequence[DevItem]) -> dict[str, float | None]:
+def cache_hit_latency(
+    backend: Planner | None, robot: RobotModel, items: Sequence[DevItem]
+) -> dict[str, float | None]:
     """First-step latency (ms) of a repeated instruction: planned once, then answered by the
     plan cache (the shield still re-checks it from the current positions)."""
     pipeline = PlanningPipeline(robot, backend=backend, clamp=False)
@@ -616,31 +754,45 @@ def retrieval_latency(retriever: Any, items: Sequence[DevItem], k: int) -> dict[
         retriever.top_k(item.instruction, k)
         whole.append((time.perf_counter() - started) * 1000.0)
         embed.append(retriever.last_embed_ms)
-    return {"retriever": type(retriever).__name__, "k": k, "bank_size": len(retriever.examples),
-            "embed_ms": _percentiles(embed), "top_k_ms": _percentiles(whole)}
+    return {
+        "retriever": type(retriever).__name__,
+        "k": k,
+        "bank_size": len(retriever.examples),
+        "embed_ms": _percentiles(embed),
+        "top_k_ms": _percentiles(whole),
+    }
 
 
 def machine() -> str:
     threads = ""
     if "torch" in sys.modules:
         threads = f", torch threads {sys.modules['torch'].get_num_threads()}"
-    return (f"{platform.machine()} {os.cpu_count()} CPUs, "
-            f"Python {platform.python_version()}{threads}")
+    return (
+        f"{platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}{threads}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backends", default="rules",
-                        help="comma-separated backend names, e.g. rules,smollm2,smollm2-plain")
+    parser.add_argument(
+        "--backends",
+        default="rules",
+        help="comma-separated backend names, e.g. rules,smollm2,smollm2-plain",
+    )
     parser.add_argument("--devset", default=str(DEVSET), help="dev set JSONL file")
-    parser.add_argument("--out", default=str(RESULTS),
-                        help="folder for planner.json and planner.md")
+    parser.add_argument(
+        "--out", default=str(RESULTS), help="folder for planner.json and planner.md"
+    )
     parser.add_argument("--limit", type=int, default=0, help="only the first N items (0: all)")
     parser.add_argument("--tags", default="", help="only items with one of these tags (comma)")
     parser.add_argument("--model-path", default="", help="model directory of backend 'local'")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    parser.add_argument("--k", type=int, default=6,
-                        help="examples retrieved into each prompt (config/planner.yaml: examples)")
+    parser.add_argument(
+        "--k",
+        type=int,
+        default=6,
+        help="examples retrieved into each prompt (config/planner.yaml: examples)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-item progress lines")
     args = parser.parse_args(argv)
 
@@ -668,19 +820,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (LlmMasError, ImportError) as error:
             print(f"error: cannot load backend {name!r}: {error}", file=sys.stderr)
             return 2
-        runs.append(run_backend(name, backend, robot, items, time.perf_counter() - started,
-                                progress))
+        runs.append(
+            run_backend(name, backend, robot, items, time.perf_counter() - started, progress)
+        )
         if backend is not None and not name.endswith(PLAIN_SUFFIX):
             meta.setdefault("cache_hit_first_step_ms", {})[name] = cache_hit_latency(
-                backend, robot, items)
+                backend, robot, items
+            )
             meta.setdefault("decode_step_ms", {})[name] = decode_step_ms(backend)
     meta["machine"] = machine()
     summaries = [summarise(run) for run in runs]
     records = {run.name: item_records(run) for run in runs}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "planner.json").write_text(json.dumps(
-        {"meta": meta, "backends": summaries, "items": records}, indent=1) + "\n")
+    (out / "planner.json").write_text(
+        json.dumps({"meta": meta, "backends": summaries, "items": records}, indent=1) + "\n"
+    )
     table = markdown(summaries, records, meta)
     (out / "planner.md").write_text(table)
     print(table)

@@ -82,12 +82,11 @@ def _checked(target: float, agent: Agent, clamp: bool, notes: list[str]) -> floa
     if joint.lower - LIMIT_SLACK <= target <= joint.upper + LIMIT_SLACK:
         return joint.clamp(target)  # within rounding of a limit: on it
     if not math.isfinite(target):
-        raise SubgoalError(f"{agent.name}: target is not a finite number")
+        raise SubgoalError("target is not a finite number")
     wanted = quantity_text(target, agent)
     if not clamp:
         raise SubgoalError(
-            f"{agent.name}: target {wanted} is outside the {joint.name} limits "
-            f"{joint.describe_limits()}"
+            f"target {wanted} is outside the {joint.name} limits {joint.describe_limits()}"
         )
     clamped = joint.clamp(target)
     notes.append(
@@ -151,7 +150,7 @@ def plan_motion(
     clamps it and says so in `notes`); stretches durations that would exceed the velocity limit.
     """
     if not math.isfinite(start):
-        raise SubgoalError(f"{agent.name}: current position is unknown")
+        raise SubgoalError("current position is unknown")
     notes: list[str] = []
     if goal.skill is Skill.HOLD:
         return Motion(start)

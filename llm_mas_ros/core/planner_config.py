@@ -66,12 +66,12 @@ def planner_settings_from_params(params: Mapping[str, Any]) -> PlannerSettings:
 
 
 def build_pipeline(robot: RobotModel, settings: PlannerSettings) -> PlanningPipeline:
-    """The pipeline with its backend loaded (a language model takes seconds to load; the first
-    SmolLM2 start converts its GGUF once, ~30 s, and says so)."""
+    """The pipeline with its backend loaded and warmed up (a language model takes seconds to
+    load; the first SmolLM2 start converts its GGUF once, ~30 s, and says so)."""
     backend = None
     if settings.backend != "rules":
         # torch, transformers and the retriever only when a model is used
-        from .llm.backend import load_backend
+        from .llm.backend import load_backend, warm_up
         from .llm.retrieval import EmbeddingRetriever
 
         retriever = None
@@ -88,6 +88,8 @@ def build_pipeline(robot: RobotModel, settings: PlannerSettings) -> PlanningPipe
             examples=settings.examples,
             max_new_tokens=settings.max_new_tokens,
         )
+        if backend is not None:
+            warm_up(backend)
     return PlanningPipeline(
         robot, backend, clamp=settings.shield_mode == "clamp", cache_size=settings.cache_size
     )

@@ -12,7 +12,12 @@ import pytest
 from llm_fixtures import EXAMPLES, INSTRUCTIONS, robot, tiny_model
 
 from llm_mas_ros.core.errors import PlanError
-from llm_mas_ros.core.llm.backend import LlmPlanner, PlainGeneratePlanner, without_repeats
+from llm_mas_ros.core.llm.backend import (
+    LlmPlanner,
+    PlainGeneratePlanner,
+    warm_up,
+    without_repeats,
+)
 from llm_mas_ros.core.llm.decoder import ConstrainedDecoder
 from llm_mas_ros.core.llm.grammar import NONE_PLAN, STEP_SEPARATOR, PlanGrammar
 from llm_mas_ros.core.llm.prompt import PromptBuilder
@@ -214,6 +219,21 @@ def test_plain_generate_baseline_parses_or_fails_as_a_plan_error():
             continue  # a parse failure: what the benchmark counts for the naive baseline
         assert steps
     assert baseline.last_stats.sampled_tokens > 0
+
+
+def test_warm_up_plans_one_instruction_with_the_model():
+    planner = LlmPlanner(robot(), tiny_model(1), EXAMPLES)
+    warm_up(planner)
+    assert planner.last_stats.model_calls > 0
+    assert planner.last_stats.reused_prompt_tokens > 0
+
+
+def test_warm_up_of_a_model_that_cannot_plan_is_no_error():
+    planner = LlmPlanner(robot(), tiny_model(0), EXAMPLES, max_new_tokens=16)
+    planner.decoder.max_new_tokens = 1  # no plan fits in one token: a PlanError inside
+    with pytest.raises(PlanError):
+        planner.plan_text("could you move the elbow by 5 degrees and then hold still")
+    warm_up(planner)
 
 
 def test_a_forced_token_that_longer_vocabulary_tokens_extend_is_still_forced():
