@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
-DEMO ?= go to ready, then open the gripper
+DEMO ?= could you open your hand and then swing the base round to ninety degrees
 
 .PHONY: install demo test test-unit test-ros test-system lint clean
 
