@@ -38,7 +38,7 @@ class PlannerSettings:
             "model_path": "transformers causal-LM directory (backend 'local')",
             "device": "auto | cpu | cuda",
             "dtype": f"model precision: {' | '.join(DTYPES)} (auto: bf16 where the CPU has it)",
-            "threads": "CPU threads for the model (0: automatic)",
+            "threads": "CPU threads for the model (0: automatic; the node leaves one CPU free)",
             "examples_file": "few-shot example bank (absolute, or under share/config)",
             "examples": "examples retrieved into each prompt",
             "max_new_tokens": "longest plan the model may write (tokens)",

@@ -13,7 +13,7 @@ import math
 import queue
 import threading
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -22,6 +22,7 @@ from std_msgs.msg import String
 
 from ..core.errors import LlmMasError
 from ..core.execution import AgentReport, ExecutionState, PlanExecution
+from ..core.llm.runtime import threads_beside_control_loops
 from ..core.plan import Plan, Step
 from ..core.planner import is_stop
 from ..core.planner_config import PlannerSettings, build_pipeline, planner_settings_from_params
@@ -64,6 +65,8 @@ class PlannerNode(Node):
                 ],
             )
         )
+        if self.settings.threads == 0:  # automatic: the control loops keep a CPU
+            self.settings = replace(self.settings, threads=threads_beside_control_loops())
         self.get_logger().info(f"loading planner backend {self.settings.backend!r}")
         self.pipeline = build_pipeline(self.robot, self.settings)
         self.goal_publishers = {

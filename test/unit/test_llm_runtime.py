@@ -121,14 +121,14 @@ def test_smollm2_plans_a_two_part_instruction(smollm2):
     ("cpus", "threads", "parameters", "expected"),
     [
         (2, None, 135_000_000, 2),
-        (8, None, 135_000_000, 7),
+        (8, None, 135_000_000, 8),
         (32, None, 135_000_000, 8),
         (8, None, 100_000, 1),
         (8, 3, 135_000_000, 3),
     ],
 )
 def test_thread_policy(monkeypatch, cpus, threads, parameters, expected):
-    """All CPUs of a small machine, all but one of a bigger one, one for tiny models."""
+    """All CPUs (at most 8) for a model running alone, one for tiny models."""
     before = torch.get_num_threads()
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
@@ -137,3 +137,16 @@ def test_thread_policy(monkeypatch, cpus, threads, parameters, expected):
         assert runtime.configure_threads(threads, parameters) == expected
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(("cpus", "expected"), [(1, 1), (2, 1), (8, 7), (32, 8)])
+def test_a_planner_beside_the_control_loops_leaves_them_a_cpu(monkeypatch, cpus, expected):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    assert runtime.threads_beside_control_loops() == expected
+
+
+def test_thread_environment_variables_win_over_the_planner_default(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert runtime.threads_beside_control_loops() == 0

@@ -51,17 +51,32 @@ class LoadedModel:
     source: Path | None = None
 
 
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def threads_beside_control_loops() -> int:
+    """Model threads for a planner that shares the machine with the agents' control loops and
+    the simulator: all CPUs but one, at least one (0 when OMP_NUM_THREADS / MKL_NUM_THREADS
+    decide). torch's threads spin while they wait for each other, so a thread count that
+    leaves no core for the busy processes is slower: with sim + agents running on 2 cores, a
+    free-form instruction's first step took 515 ms (median of 15, interleaved runs) on 1
+    thread vs 616 ms on 2; the model alone is faster on 2 (~305 vs ~400 ms)."""
+    if os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS"):
+        return 0
+    return max(1, min(available_cpus() - 1, MAX_CPU_THREADS))
+
+
 def configure_threads(threads: int | None = None, parameters: int | None = None) -> int:
     """Set torch's intra-op threads for a model of `parameters` weights; returns the count.
 
     `threads` > 0 is taken as given. Otherwise OMP_NUM_THREADS / MKL_NUM_THREADS, when set,
     decide; a tiny model (tests) gets one thread, where synchronising threads costs more than
-    they win; and a real model gets every CPU on a machine of 1 or 2, else all but one (the
-    agents' control loops and the simulator keep a core), at most MAX_CPU_THREADS.
-
-    torch's threads spin while they wait: on 2 cores shared with two busy processes a SmolLM2
-    step took ~3x longer on 2 threads than on 1, and on the idle machine ~1.6x less. Where the
-    planner shares 2 cores with busy work, ask for threads=1."""
+    they win; and a real model running alone (`llm-mas-ros plan`, benchmarks) gets every CPU,
+    at most MAX_CPU_THREADS. The planner node asks for threads_beside_control_loops()."""
     import torch
 
     if threads is not None and threads > 0:
@@ -70,13 +85,7 @@ def configure_threads(threads: int | None = None, parameters: int | None = None)
         if parameters is not None and parameters < SMALL_MODEL_PARAMETERS:
             torch.set_num_threads(1)
         else:
-            available = (
-                len(os.sched_getaffinity(0))
-                if hasattr(os, "sched_getaffinity")
-                else (os.cpu_count() or 1)
-            )
-            wanted = available if available <= 2 else available - 1
-            torch.set_num_threads(max(1, min(wanted, MAX_CPU_THREADS)))
+            torch.set_num_threads(max(1, min(available_cpus(), MAX_CPU_THREADS)))
     return int(torch.get_num_threads())
 
 
