@@ -21,6 +21,16 @@ CHATML = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
     "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+# The numbers a plan may write for "forty five degrees": the value, its radians, and zero.
+FORTY_FIVE_DEGREE_NUMBERS = {
+    ("45", "deg"),
+    ("0.785", "rad"),
+    ("0", "deg"),
+    ("0", "rad"),
+    ("0", "mm"),
+    ("0", "cm"),
+    ("0", "m"),
+}
 INSTRUCTIONS = [
     "could you open the gripper and then bend the elbow to 30 degrees",
     "swing the base round to ninety degrees",

@@ -9,7 +9,7 @@ import math
 import re
 
 import pytest
-from llm_fixtures import EXAMPLES, INSTRUCTIONS, robot, tiny_model
+from llm_fixtures import EXAMPLES, FORTY_FIVE_DEGREE_NUMBERS, INSTRUCTIONS, robot, tiny_model
 
 from llm_mas_ros.core.errors import PlanError
 from llm_mas_ros.core.llm.backend import (
@@ -71,15 +71,7 @@ def test_propose_yields_parsed_steps_or_says_nothing_can_be_done(planner):
 
 
 def test_a_model_cannot_write_a_number_the_instruction_does_not_state(planner):
-    allowed = {
-        ("45", "deg"),
-        ("0.785", "rad"),
-        ("0", "deg"),
-        ("0", "rad"),
-        ("0", "mm"),
-        ("0", "cm"),
-        ("0", "m"),
-    }
+    allowed = FORTY_FIVE_DEGREE_NUMBERS
     for instruction in (
         "elbow to forty five degrees",
         "please bend the elbow to forty five degrees right now, forty five!",

@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 import xgrammar as xgr
-from llm_fixtures import robot, tokenizer
+from llm_fixtures import FORTY_FIVE_DEGREE_NUMBERS, robot, tokenizer
 
 from llm_mas_ros.core.errors import ConfigError
 from llm_mas_ros.core.llm.examples import load_examples
@@ -110,15 +110,7 @@ def test_grammar_is_generated_from_the_robot_model_not_hard_coded(tokenizer_info
 
 def test_forty_five_degrees_allows_only_45_deg_its_radians_and_zero(tokenizer_info):
     ebnf = PlanGrammar(robot()).for_instruction("elbow to forty five degrees")
-    allowed = {
-        ("45", "deg"),
-        ("0.785", "rad"),
-        ("0", "deg"),
-        ("0", "rad"),
-        ("0", "mm"),
-        ("0", "cm"),
-        ("0", "m"),
-    }
+    allowed = FORTY_FIVE_DEGREE_NUMBERS
     seen = set()
     for text in random_outputs(ebnf, tokenizer_info, count=120, seed=3):
         for number, unit in NUMBER_RE.findall(text):
