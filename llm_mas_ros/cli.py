@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .core import params as P
 from .core.bringup import config_files, node_list
@@ -190,8 +190,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """Usage errors as one readable line (argparse prints the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="llm-mas-ros", description=__doc__.split("\n\n")[0])
+    parser = _OneLineErrors(prog="llm-mas-ros", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--config",
         help="folder with robot.yaml, sim.yaml, planner.yaml (default: the package's config/)",

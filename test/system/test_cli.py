@@ -98,6 +98,8 @@ def test_plan_several_instructions_one_json_line_each(tmp_path):
         (["plan", "--file", "/nonexistent"], 1, "cannot read /nonexistent"),
         (["--config", "/nonexistent", "plan", "x"], 2, "missing config file"),
         (["plan", "elbow to 1 deg", "--planner", "local"], 2, "needs model_path"),
+        (["plan", "x", "--planner", "bogus"], 2, "invalid choice: 'bogus'"),
+        (["run"], 2, "required: instruction"),
     ],
 )
 def test_errors_are_one_readable_line_and_a_non_zero_exit(args, code, message):
