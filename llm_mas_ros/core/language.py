@@ -194,7 +194,7 @@ def _to_si(quantity: Quantity, agent: Agent, relative: bool) -> float:
         return span if relative else joint.lower + span
     if dimension != wanted:
         raise SubgoalError(
-            f"{agent.name} moves by {'length' if wanted == 'length' else 'angle'}; "
+            f"{agent.name} moves by {wanted}; "
             f"{format_number(quantity.value)} {unit} is a {dimension}"
         )
     return quantity.value * factor

@@ -251,7 +251,7 @@ class PlannerNode(Node):
         if job is not None:
             state = job.execution.state.value if job.execution.finished else "running"
             message = self._summary(job)
-            if job.execution.state in (ExecutionState.FAILED,):
+            if job.execution.state is ExecutionState.FAILED:
                 level = 2
             values += [
                 ("state", state),

@@ -58,6 +58,10 @@ def available_cpus() -> int:
     return os.cpu_count() or 1
 
 
+def _threads_set_by_environment() -> bool:
+    return bool(os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS"))
+
+
 def threads_beside_control_loops() -> int:
     """Model threads for a planner that shares the machine with the agents' control loops and
     the simulator: all CPUs but one, at least one (0 when OMP_NUM_THREADS / MKL_NUM_THREADS
@@ -65,7 +69,7 @@ def threads_beside_control_loops() -> int:
     leaves no core for the busy processes is slower: with sim + agents running on 2 cores, a
     free-form instruction's first step took 515 ms (median of 15, interleaved runs) on 1
     thread vs 616 ms on 2; the model alone is faster on 2 (~305 vs ~400 ms)."""
-    if os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS"):
+    if _threads_set_by_environment():
         return 0
     return max(1, min(available_cpus() - 1, MAX_CPU_THREADS))
 
@@ -81,7 +85,7 @@ def configure_threads(threads: int | None = None, parameters: int | None = None)
 
     if threads is not None and threads > 0:
         torch.set_num_threads(threads)
-    elif not (os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS")):
+    elif not _threads_set_by_environment():
         if parameters is not None and parameters < SMALL_MODEL_PARAMETERS:
             torch.set_num_threads(1)
         else:
