@@ -239,8 +239,10 @@ def test_bank_plans_write_only_numbers_their_instruction_states(bank):
 
 
 def test_the_constrained_decoder_can_write_every_bank_plan(bank, robot):
-    xgrammar = pytest.importorskip("xgrammar")
-    grammar_module = pytest.importorskip("llm_mas_ros.core.llm.grammar")
+    import xgrammar  # required dependencies: a missing one must fail, not skip
+
+    from llm_mas_ros.core.llm import grammar as grammar_module
+
     grammar = grammar_module.PlanGrammar(robot)
     refused = [
         example
