@@ -66,9 +66,9 @@ def threads_beside_control_loops() -> int:
     """Model threads for a planner that shares the machine with the agents' control loops and
     the simulator: all CPUs but one, at least one (0 when OMP_NUM_THREADS / MKL_NUM_THREADS
     decide). torch's threads spin while they wait for each other, so a thread count that
-    leaves no core for the busy processes is slower: with sim + agents running on 2 cores, a
-    free-form instruction's first step took 515 ms (median of 15, interleaved runs) on 1
-    thread vs 616 ms on 2; the model alone is faster on 2 (~305 vs ~400 ms)."""
+    leaves no core for the busy processes is slower: with the whole graph up on 2 cores, a
+    free-form instruction's first step took a median 646 ms on 1 thread vs 734 ms on 2
+    (benchmarks/planner_threads_bench.py); the model alone is faster on 2."""
     if _threads_set_by_environment():
         return 0
     return max(1, min(available_cpus() - 1, MAX_CPU_THREADS))
