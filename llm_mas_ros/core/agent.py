@@ -250,7 +250,7 @@ class AgentGroup:
         self.observation.lower[:] = [a.joint.lower for a in agents]
         self.observation.upper[:] = [a.joint.upper for a in agents]
         self.period_s = 1.0 / robot.control.rate_hz
-        self.last_step_at = -math.inf
+        self.next_tick_at = -math.inf  # on a grid of period_s: see `due`
 
     def core(self, name: str) -> AgentCore:
         for core in self.cores:
@@ -259,11 +259,23 @@ class AgentGroup:
         raise KeyError(name)
 
     def due(self, now: float) -> bool:
-        """True when a control tick is due (allowing 10% early, since states arrive jittered)."""
-        return now - self.last_step_at >= 0.9 * self.period_s
+        """True when a control tick is due. Ticks lie on a fixed grid of period_s, so a state
+        stream faster than the control rate (250 Hz states, 100 Hz control) yields the control
+        rate on average; spacing ticks a period after the *state* that triggered the last one
+        would round every interval up to a whole number of state periods (12 ms: 83 Hz)."""
+        return now >= self.next_tick_at
+
+    def _schedule(self, now: float) -> None:
+        """Advance the grid by one period; restart it at `now` when it has fallen a period or
+        more behind (states slower than the control rate, a pause), so no burst of catch-up
+        ticks follows."""
+        self.next_tick_at += self.period_s
+        if self.next_tick_at <= now:
+            self.next_tick_at = now + self.period_s
 
     def step(self, now: float) -> np.ndarray | None:
-        """Commands (one per agent, rad or m) for this tick, or None when no agent can act."""
+        """Commands (one per agent, rad or m) for this tick, or None when no agent can act.
+        A step that was not `due` (an e-stop acts at once) leaves the tick grid as it is."""
         active = [core for core in self.cores if core.has_state]
         if not active:
             return None
@@ -276,7 +288,8 @@ class AgentGroup:
         for row, core in enumerate(self.cores):
             if core.has_state:
                 core.after_command(float(commands[row]), now)
-        self.last_step_at = now
+        if self.due(now):
+            self._schedule(now)
         return commands
 
     def statuses(self, now: float) -> list[AgentStatus]:

@@ -1,33 +1,25 @@
 """Executing a plan step by step from agent statuses, without ROS.
 
-The planner node feeds statuses (from /diagnostics) and the clock in, and dispatches what this
-state machine hands out. A step is done when every agent of it reports done for *its* goal:
-an agent counts the goals it receives (`goal_count`), so a status from before the dispatch can
-never complete a step. A step fails on an agent error, on an agent that is not running, on a
-goal overridden by someone else, or on timeout. Times in s on a monotonic clock.
+The planner node feeds statuses (from /diagnostics) and the clock in, dispatches what this
+state machine hands out, and sends HOLD_GOAL to the agents in `hold` once it has finished.
+A step is done when every agent of it reports done for *its* goal: an agent counts the goals it
+receives (`goal_count`), so a status from before the dispatch can never complete a step. A step
+fails on an agent error, on an agent that is not running or stops reporting, on a goal overridden
+by someone else, or on timeout. Times in s on a monotonic clock.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
 from .agent import AgentState
 from .plan import Goal, Step
+from .report import AgentReport, clip_text
 
-
-@dataclass(frozen=True)
-class AgentReport:
-    """The part of an agent's status the executor needs (parsed from /diagnostics)."""
-
-    name: str
-    state: AgentState
-    goal: str
-    goal_count: int
-    error: str
-    received_at: float
-    position: float = float("nan")  # rad or m, as the agent last measured it
+HOLD_GOAL = "hold"  # agent language: stop where you are
 
 
 class ExecutionState(str, Enum):
@@ -46,6 +38,7 @@ FAILED_STATES = {AgentState.ERROR, AgentState.ESTOP}
 class _Pending:
     goal: Goal
     baseline: int  # the agent's goal_count before our goal
+    hold_ahead: bool = False  # our own HOLD_GOAL may still show before our goal does
     finished: bool = False
 
 
@@ -60,6 +53,9 @@ class PlanExecution:
     steps_done: int = 0
     queued: deque[Step] = field(default_factory=deque)
     planning_done: bool = False
+    hold: tuple[str, ...] = ()  # agents to tell HOLD_GOAL: a step cut short left them moving
+    _failure: str = ""  # why the plan fails once its steps are done (a rejected goal)
+    _held_before: frozenset[str] = frozenset()
     _current: dict[str, _Pending] = field(default_factory=dict)
     _deadline: float = 0.0
 
@@ -76,20 +72,26 @@ class PlanExecution:
         if not self.finished:
             self.queued.append(step)
 
-    def end_planning(self) -> None:
+    def end_planning(self, failure: str = "") -> None:
+        """No more steps will come; with `failure`, the plan fails (for that reason) once the
+        steps it has are done."""
         self.planning_done = True
+        self._failure = failure
+
+    def held_before(self, agents: Iterable[str]) -> None:
+        """HOLD_GOAL went to `agents` just before this plan (its predecessor was cut short):
+        a status showing that hold is not someone else's goal overriding ours."""
+        self._held_before = frozenset(agents)
 
     def fail(self, reason: str) -> None:
-        if not self.finished:
-            self.state, self.reason = ExecutionState.FAILED, reason
+        self._finish(ExecutionState.FAILED, reason)
 
     def stop(self, reason: str) -> None:
-        if not self.finished:
-            self.state, self.reason = ExecutionState.STOPPED, reason
+        self._finish(ExecutionState.STOPPED, reason)
 
-    def update(self, reports: dict[str, AgentReport], now: float) -> Step | None:
+    def update(self, reports: Mapping[str, AgentReport], now: float) -> Step | None:
         """Advance with the latest reports; returns the next step to dispatch, if one is due.
-        The caller must then call `dispatched(step, reports, now)`."""
+        The caller must then send its goals and call `dispatched(step, reports, now)`."""
         if self.finished:
             return None
         if self._current:
@@ -97,45 +99,90 @@ class PlanExecution:
         if self.finished or self._current:
             return None
         if self.queued:
-            return self.queued[0]
+            step = self.queued[0]
+            silent = self._silent((goal.agent for goal in step), reports, now)
+            if silent:  # nothing of this step has been sent: fail before anything moves
+                self.fail(f"agent {silent} is not running (no status for {self._timeout})")
+                return None
+            return step
         if self.planning_done:
-            self.state = ExecutionState.DONE
+            if self._failure:
+                self.fail(self._failure)
+            else:
+                self.state = ExecutionState.DONE
         return None
 
-    def dispatched(self, step: Step, reports: dict[str, AgentReport], now: float) -> None:
+    def dispatched(self, step: Step, reports: Mapping[str, AgentReport], now: float) -> None:
         """Record that `step` went out: from now on only newer goals of its agents count."""
         assert self.queued and self.queued[0] is step
         self.queued.popleft()
         self.state = ExecutionState.RUNNING
         for goal in step:
-            report = reports.get(goal.agent)
-            if report is None or now - report.received_at > self.agent_timeout_s:
-                self.fail(
-                    f"agent {goal.agent} is not running (no status for {self.agent_timeout_s:g} s)"
-                )
-                return
-            self._current[goal.agent] = _Pending(goal, report.goal_count)
+            # (When our goal is a hold too, whichever hold shows completes it.)
+            hold_ahead = goal.agent in self._held_before and goal.goal != HOLD_GOAL
+            self._current[goal.agent] = _Pending(goal, reports[goal.agent].goal_count, hold_ahead)
         longest = max((goal.duration_s or 0.0 for goal in step), default=0.0)
         self._deadline = now + longest + self.step_timeout_margin_s
 
-    def _check_current(self, reports: dict[str, AgentReport], now: float) -> None:
+    # -- internals ------------------------------------------------------------------------------
+    @property
+    def _timeout(self) -> str:
+        return f"{self.agent_timeout_s:g} s"
+
+    def _silent(
+        self, agents: Iterable[str], reports: Mapping[str, AgentReport], now: float
+    ) -> str | None:
+        """The first of `agents` without a status for agent_timeout_s, if any."""
+        for name in agents:
+            report = reports.get(name)
+            if report is None or now - report.received_at > self.agent_timeout_s:
+                return name
+        return None
+
+    def _finish(self, state: ExecutionState, reason: str, spare: str = "") -> None:
+        """End the execution; agents of the running step that are still on our goal (or about
+        to receive it) are to hold. `spare`: an agent that already stopped, or took someone
+        else's goal, which a hold must not override."""
+        if self.finished:
+            return
+        self.state, self.reason = state, reason
+        self.hold = tuple(
+            name
+            for name, pending in self._current.items()
+            if not pending.finished and name != spare
+        )
+
+    def _check_current(self, reports: Mapping[str, AgentReport], now: float) -> None:
         for name, pending in self._current.items():
             report = reports.get(name)
             if report is None or report.goal_count <= pending.baseline:
                 continue  # our goal has not reached the agent yet
-            if report.goal != pending.goal.goal:
-                self.fail(
+            if pending.hold_ahead and report.goal == HOLD_GOAL:
+                # The hold sent before our goal: ours is next.
+                pending.baseline, pending.hold_ahead = report.goal_count, False
+                continue
+            pending.hold_ahead = False
+            if report.goal != clip_text(pending.goal.goal):
+                self._finish(
+                    ExecutionState.FAILED,
                     f"{name} received another goal ({report.goal!r}) while running "
-                    f"{pending.goal.goal!r}"
+                    f"{pending.goal.goal!r}",
+                    spare=name,
                 )
                 return
             if report.state in FAILED_STATES:
-                self.fail(f"{name}: {report.error or report.state.value}")
+                self._finish(
+                    ExecutionState.FAILED, f"{name}: {report.error or report.state.value}", name
+                )
                 return
             pending.finished = report.state in FINISHED_STATES
         if all(p.finished for p in self._current.values()):
             self._current.clear()
             self.steps_done += 1
+            return
+        waiting = [name for name, pending in self._current.items() if not pending.finished]
+        silent = self._silent(waiting, reports, now)
+        if silent:  # noticed within agent_timeout_s, not only at the step deadline
+            self.fail(f"agent {silent} stopped reporting (no status for {self._timeout})")
         elif now > self._deadline:
-            late = ", ".join(n for n, p in self._current.items() if not p.finished)
-            self.fail(f"step {self.current_step} timed out waiting for {late}")
+            self.fail(f"step {self.current_step} timed out waiting for {', '.join(waiting)}")

@@ -10,14 +10,34 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .agent import AgentState, AgentStatus
-from .execution import AgentReport
 from .plan import Plan
 from .quantities import format_number
 
 KeyValues = list[tuple[str, str]]
+CLIP_CHARS = 200  # longest untrusted text a status repeats (it is re-sent several times a s)
+
+
+@dataclass(frozen=True)
+class AgentReport:
+    """The part of an agent's status the executor needs (parsed from /diagnostics)."""
+
+    name: str
+    state: AgentState
+    goal: str  # as reported: clipped by `clip_text`
+    goal_count: int
+    error: str
+    received_at: float
+    position: float = float("nan")  # rad or m, as the agent last measured it
+
+
+def clip_text(text: str, limit: int = CLIP_CHARS) -> str:
+    """Untrusted text (an instruction, a goal) as a status carries it: its first `limit`
+    characters and its length, so a 1 MB garbage goal is not re-published in every status."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _number(value: float | None, decimals: int = 6) -> str:
@@ -35,7 +55,7 @@ def _float(text: str | None) -> float | None:
 def agent_values(status: AgentStatus) -> KeyValues:
     return [
         ("state", status.state.value),
-        ("goal", status.goal),
+        ("goal", clip_text(status.goal)),
         ("goal_count", str(status.goal_count)),
         ("target", _number(status.target)),
         ("position", _number(status.position)),

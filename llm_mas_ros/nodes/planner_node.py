@@ -4,7 +4,8 @@ Planning runs on a worker thread (a language model takes hundreds of ms) and str
 steps back to the executor thread as tasks, so step 1 is dispatched while later steps
 are still being decoded. The executor thread owns all ROS I/O and the plan execution state:
 the next step goes out when every agent of the current one reports done on /diagnostics.
-'stop', 'halt' and 'freeze' never wait for the worker: every agent is told to hold at once.
+A plan that fails, or is stopped or replaced, tells the agents its running step left moving to
+hold. 'stop', 'halt' and 'freeze' never wait for the worker: every agent is told to hold at once.
 """
 
 from __future__ import annotations
@@ -21,19 +22,20 @@ from rclpy.node import Node
 from std_msgs.msg import String
 
 from ..core.errors import LlmMasError
-from ..core.execution import AgentReport, ExecutionState, PlanExecution
+from ..core.execution import HOLD_GOAL, ExecutionState, PlanExecution
 from ..core.llm.runtime import threads_beside_control_loops
 from ..core.plan import Plan, Step
 from ..core.planner import is_stop
 from ..core.planner_config import PlannerSettings, build_pipeline, planner_settings_from_params
 from ..core.quantities import format_number
-from ..core.report import KeyValues, agent_report, plan_values
+from ..core.report import AgentReport, KeyValues, agent_report, clip_text, plan_values
 from ..ros import qos, topics
 from ..ros.messages import diagnostic_array, diagnostic_status, values_of
 from ..ros.params import declare_all, declare_robot
 from ..ros.runtime import forward_python_logging, monotonic, run_nodes
 
 STATUS_PERIOD_S = 0.5
+STOP_PLANNER = "fast-path:stop"  # the planner name PlanningPipeline gives a stop plan
 
 
 @dataclass
@@ -47,7 +49,6 @@ class Job:
     plan: Plan | None = None
     first_step_at: float | None = None
     finished_at: float | None = None
-    outcome: str = ""  # 'rejected: ...' when the plan stopped at a rejected goal
 
 
 class PlannerNode(Node):
@@ -105,11 +106,17 @@ class PlannerNode(Node):
         self.instruction_count += 1
         job = Job(self.instruction_count, message.data, now, self._new_execution())
         previous, self.job = self.job, job
-        if previous is not None and not previous.execution.finished:
+        held: tuple[str, ...] = ()
+        if previous is not None:
             previous.execution.stop(f"replaced by instruction {job.number}")
+            self._conclude(previous, now)  # its holds go out before any goal of the new plan
+            # Those holds (sent now, or moments ago when it failed) may reach the agents'
+            # statuses after the new plan's goals are sent: they are not foreign goals.
+            held = previous.execution.hold
         if is_stop(message.data):
             self._stop_all(job, now)
         else:
+            job.execution.held_before(held)
             self.work.put(job)
         self._publish_status()
 
@@ -182,37 +189,46 @@ class PlannerNode(Node):
         self._advance(now)
 
     def _planned(self, job: Job, plan: Plan, now: float) -> None:
+        self._announce(job, plan)
+        first = plan.rejected[0] if plan.rejected else None
+        # The steps before a rejected goal run; then the plan fails with the rejection.
+        job.execution.end_planning(f"rejected: {first.agent}: {first.reason}" if first else "")
+
+    def _announce(self, job: Job, plan: Plan) -> None:
         job.plan = plan
         self.plan_publisher.publish(String(data=plan.describe()))
         self.get_logger().info(plan.describe())
-        if plan.rejected:
-            first = plan.rejected[0]
-            job.outcome = f"rejected: {first.agent}: {first.reason}"
-            if not plan.steps:
-                job.execution.fail(job.outcome)
-        job.execution.end_planning()
 
     def _advance(self, now: float) -> None:
         job = self.job
         if job is None:
             return
-        was_finished = job.execution.finished
         while (step := job.execution.update(self.reports, now)) is not None:
             for goal in step:
                 self.goal_publishers[goal.agent].publish(String(data=goal.goal))
             job.execution.dispatched(step, self.reports, now)
-        if job.execution.finished and not was_finished:
-            job.finished_at = now
-            if job.execution.state is ExecutionState.DONE and job.outcome:
-                job.execution.fail(job.outcome)
-            self.get_logger().info(f"instruction {job.number}: {self._summary(job)}")
+        if self._conclude(job, now):
             self._publish_status()
 
+    def _conclude(self, job: Job, now: float) -> bool:
+        """Once, when `job`'s execution has finished: stamp it and tell the agents its running
+        step left moving to hold. True if it finished just now."""
+        if job.finished_at is not None or not job.execution.finished:
+            return False
+        job.finished_at = now
+        for agent in job.execution.hold:
+            self.goal_publishers[agent].publish(String(data=HOLD_GOAL))
+        self.get_logger().info(f"instruction {job.number}: {self._summary(job)}")
+        return True
+
     def _stop_all(self, job: Job, now: float) -> None:
+        """Hold every agent now (a second hold is harmless), then say so on /plan."""
         for publisher in self.goal_publishers.values():
-            publisher.publish(String(data="hold"))
-        job.first_step_at = job.finished_at = now
+            publisher.publish(String(data=HOLD_GOAL))
+        job.first_step_at = now
         job.execution.stop("stop requested: every agent holds")
+        self._conclude(job, now)
+        self._announce(job, Plan(job.text, STOP_PLANNER, stop=True))
 
     def _new_execution(self) -> PlanExecution:
         return PlanExecution(self.settings.step_timeout_margin_s, self.settings.agent_timeout_s)
@@ -255,7 +271,7 @@ class PlannerNode(Node):
                 level = 2
             values += [
                 ("state", state),
-                ("instruction", _clip(job.text)),
+                ("instruction", clip_text(job.text)),
                 ("reason", job.execution.reason),
                 ("step", str(job.execution.current_step)),
                 ("received_at", _stamp(job.received_at)),
@@ -266,11 +282,6 @@ class PlannerNode(Node):
                 values += plan_values(job.plan)
         status = diagnostic_status(self.get_name(), level, message, values)
         self.diagnostics.publish(diagnostic_array(self.get_clock().now(), [status]))
-
-
-def _clip(text: str, limit: int = 200) -> str:
-    """Instructions can be huge (garbage, attacks): statuses carry only their start."""
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _stamp(value: float | None) -> str:

@@ -8,6 +8,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool, Float64MultiArray, String
 
+from llm_mas_ros.core.report import clip_text
 from llm_mas_ros.core.robot import load_robot
 from llm_mas_ros.nodes.agents_node import AgentHost
 from llm_mas_ros.ros import qos
@@ -119,6 +120,7 @@ def test_garbage_goals_give_an_error_status_and_the_node_keeps_working(
     assert harness.until(lambda: arm.last("elbow").get("state") == "error")
     status = arm.last("elbow")
     assert status["_level"] == 2 and reason in status["error"] and reason in status["_msg"]
+    assert status["goal"] == clip_text(garbage) and len(status["goal"]) < 250  # not 1 MB, 5 Hz
     arm.goals["elbow"].publish(String(data="move to 5 deg"))
     assert harness.until(lambda: arm.last("elbow").get("state") == "done")
 

@@ -1,11 +1,15 @@
 """Planner + agents + simulator nodes in one process: instruction in, motion and status out."""
 
+import math
+import threading
+
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 
+from llm_mas_ros.core.plan import Proposal
 from llm_mas_ros.core.robot import load_robot
 from llm_mas_ros.nodes.agents_node import AgentHost
 from llm_mas_ros.nodes.planner_node import PlannerNode
@@ -20,6 +24,7 @@ class Operator:
     def __init__(self, harness):
         self.node = harness.tester
         self.planner: dict = {}
+        self.agents: dict[str, dict] = {}
         self.messages: list[str] = []
         self.plans: list[str] = []
         self.positions: dict[str, float] = {}
@@ -48,14 +53,22 @@ class Operator:
             if status.name == "planner":
                 self.planner = {**values_of(status), "_level": status.level[0]}
                 self.messages.append(status.message)
+            elif status.name in self.goals:
+                self.agents[status.name] = values_of(status)
 
     def say(self, harness, text):
-        count = int(self.planner.get("instruction_count", "0"))
+        count = self.count()
         self.instructions.publish(String(data=text))
+        return self.finished(harness, count)
+
+    def count(self):
+        return int(self.planner.get("instruction_count", "0"))
+
+    def finished(self, harness, count):
+        """The planner status once an instruction after the `count`th has finished."""
         assert harness.until(
             lambda: (
-                int(self.planner.get("instruction_count", "0")) > count
-                and self.planner.get("state") in ("done", "failed", "stopped")
+                self.count() > count and self.planner.get("state") in ("done", "failed", "stopped")
             ),
             timeout_s=20.0,
         ), self.messages[-3:]
@@ -127,9 +140,85 @@ def test_stop_holds_every_agent_without_planning(harness, system):
     assert harness.until(lambda: system.positions.get("shoulder_pan_joint", 0) > 0.05)
     status = system.say(harness, "stop")
     assert status["state"] == "stopped" and "stop requested" in status["reason"]
+    assert status["planner"] == "fast-path:stop" and status["steps"] == "0"
     assert all(goals[-1] == "hold" for goals in system.goals.values())
+    assert system.goals["shoulder_pan"].count("hold") == 1  # the replaced step's hold: once
     stopped_at = system.positions["shoulder_pan_joint"]
     assert stopped_at < 1.2  # far from the 1.57 rad it was heading to
+    assert harness.until(lambda: any("fast-path:stop" in plan for plan in system.plans))
+    assert "\n" not in system.plans[-1]
+
+
+def test_a_replaced_plan_holds_its_agents_and_the_new_plan_runs_undisturbed(harness, system):
+    system.instructions.publish(
+        String(data="shoulder_pan to 90 deg slowly, wrist_1 to 60 deg slowly")
+    )
+    assert harness.until(lambda: system.positions.get("shoulder_pan_joint", 0) > 0.05)
+    status = system.say(harness, "shoulder_pan to 10 degrees")
+    assert status["state"] == "done", status["reason"]
+    assert system.goals["shoulder_pan"][-2:] == ["hold", "move to 10 deg"]
+    assert system.goals["wrist_1"][-1] == "hold"  # not in the new plan: stopped where it was
+    assert harness.until(lambda: abs(system.positions["shoulder_pan_joint"] - 0.1745) < 0.01)
+    held_at = system.positions["wrist_1_joint"]
+    assert held_at < math.radians(50)
+    assert harness.until(lambda: system.agents["wrist_1"].get("state") == "holding")
+    assert system.positions["wrist_1_joint"] == pytest.approx(held_at, abs=0.01)
+
+
+def test_a_failed_step_holds_its_other_agents(harness, system):
+    count = system.count()
+    system.instructions.publish(
+        String(data="elbow to 60 degrees slowly, wrist_2 to 60 deg slowly")
+    )
+    assert harness.until(lambda: system.agents.get("wrist_2", {}).get("state") == "moving")
+    # Someone else takes over the elbow: the step fails and wrist_2 must not go on alone.
+    system.node.create_publisher(String, ROBOT.agent("elbow").goal_topic, qos.GOALS).publish(
+        String(data="move to 5 deg")
+    )
+    status = system.finished(harness, count)
+    assert status["state"] == "failed" and "another goal" in status["reason"]
+    assert system.goals["wrist_2"][-1] == "hold"
+    assert system.goals["elbow"][-1] == "move to 5 deg"  # the person's goal stands
+    assert harness.until(lambda: abs(system.positions["elbow_joint"] - 0.0873) < 0.01)
+    assert system.positions["wrist_2_joint"] < math.radians(50)
+
+
+class SlowPlanner:
+    """A planner backend that streams step 1, then waits for the test before step 2."""
+
+    name = "slow-fake"
+
+    def __init__(self):
+        self.release = threading.Event()
+
+    def propose(self, instruction):
+        yield (Proposal("elbow", "move to 20 deg"),)
+        if not self.release.wait(timeout=30.0):
+            raise RuntimeError("the test never released step 2")
+        yield (Proposal("gripper", "open"),)
+
+
+def test_step_1_runs_while_later_steps_are_still_being_planned(harness, system):
+    planner = next(node for node in harness.nodes if isinstance(node, PlannerNode))
+    backend = SlowPlanner()
+    planner.pipeline.backend = backend  # the rules cannot plan the instruction: it is used
+    try:
+        system.instructions.publish(String(data="do the slow demo"))
+        assert harness.until(lambda: system.goals["elbow"] == ["move to 20 deg"])
+        assert harness.until(lambda: system.agents["elbow"].get("state") == "done")
+        assert system.positions["elbow_joint"] == pytest.approx(math.radians(20), abs=0.01)
+        assert harness.until(
+            lambda: (
+                system.planner.get("state") == "running"
+                and system.planner.get("first_step_at") != ""
+            )
+        )
+        assert system.goals["gripper"] == []  # step 2 is not planned yet
+    finally:
+        backend.release.set()
+    assert harness.until(lambda: system.planner.get("state") == "done")
+    assert system.goals["gripper"] == ["open"] and system.planner["backend"] == "slow-fake"
+    assert float(system.planner["first_step_at"]) < float(system.planner["finished_at"])
 
 
 @pytest.mark.smollm2

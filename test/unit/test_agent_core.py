@@ -128,7 +128,60 @@ def test_control_rate_decimates_joint_states(arm):
     group = make_group(arm)
     assert group.due(0.0)
     group.step(0.0)
-    assert not group.due(0.004) and group.due(0.0095)
+    assert not group.due(0.004) and not group.due(0.0099) and group.due(0.01)
+
+
+def tick_rate(group, stamps):
+    """Control ticks per second when joint states arrive at `stamps` (s), as in the node."""
+    ticks = 0
+    for now in stamps:
+        if group.due(now):
+            group.step(now)
+            ticks += 1
+    return ticks / (stamps[-1] - stamps[0])
+
+
+@pytest.mark.parametrize("jitter_s", [0.0, 0.0015])
+def test_ticks_keep_the_configured_rate_on_a_faster_state_stream(arm, jitter_s):
+    group = make_group(arm)
+    rng = np.random.default_rng(7)
+    # 2 s of 250 Hz joint states (sim.yaml), each late by up to `jitter_s`.
+    stamps = np.sort(np.arange(0.0, 2.0, 0.004) + rng.uniform(0.0, jitter_s, 500))
+    assert arm.control.rate_hz == 100.0
+    assert tick_rate(group, stamps) == pytest.approx(100.0, rel=0.02)
+
+
+def test_ticks_follow_a_slower_state_stream_without_bursts(arm):
+    group = make_group(arm)
+    stamps = np.arange(0.0, 2.0, 0.02)  # 50 Hz states: every one is a tick, never two
+    assert tick_rate(group, stamps) == pytest.approx(50.0, rel=0.02)
+    group.step(10.0)  # after a pause the grid restarts instead of catching up
+    assert not group.due(10.005) and group.due(10.01)
+
+
+def test_an_off_grid_step_leaves_the_grid_alone(arm):
+    group = make_group(arm)
+    group.step(0.0)
+    group.step(0.003)  # an e-stop acts at once
+    assert group.due(0.01)
+
+
+def test_style_words_set_the_duration_of_the_same_move(arm):
+    def duration(goal):
+        core = make_group(arm).core("shoulder_pan")
+        core.receive_goal(goal, 0.0)
+        assert core.state is AgentState.MOVING, core.error
+        return core.motion.duration_s
+
+    plain = duration("move to 90 degrees")
+    styled = {
+        word: duration(f"move to 90 degrees {word}") for word in ("slowly", "gently", "quickly")
+    }
+    assert styled["slowly"] > styled["gently"] > plain > styled["quickly"]
+    # Each style is its share of the velocity limit (robot.yaml speed_fraction).
+    fractions = arm.control.speed_fraction
+    for word, seconds in styled.items():
+        assert plain / seconds == pytest.approx(fractions[word] / fractions["default"])
 
 
 def test_minimum_jerk_profile_is_smooth_and_batched():

@@ -1,8 +1,9 @@
-"""Plan execution from agent reports: done only for *our* goal, failures, timeouts."""
+"""Plan execution from agent reports: done only for *our* goal, failures, timeouts, holds."""
 
 from llm_mas_ros.core.agent import AgentState
-from llm_mas_ros.core.execution import AgentReport, ExecutionState, PlanExecution
+from llm_mas_ros.core.execution import HOLD_GOAL, ExecutionState, PlanExecution
 from llm_mas_ros.core.plan import Goal
+from llm_mas_ros.core.report import AgentReport, clip_text
 
 STEP_1 = (Goal("elbow", "move to 10 deg", 0.17, 1.0), Goal("gripper", "open", 0.04, 2.0))
 STEP_2 = (Goal("elbow", "move to 20 deg", 0.35, 1.0),)
@@ -16,12 +17,14 @@ def idle(at=0.0):
     return {"elbow": report("elbow", "idle", at=at), "gripper": report("gripper", "idle", at=at)}
 
 
-def start(steps, reports, now=0.0):
+def start(steps, reports, now=0.0, held_before=()):
     execution = PlanExecution(step_timeout_margin_s=1.0, agent_timeout_s=2.0)
+    execution.held_before(held_before)
     for step in steps:
         execution.add_step(step)
     execution.end_planning()
     step = execution.update(reports, now)
+    assert step is steps[0]
     execution.dispatched(step, reports, now)
     return execution
 
@@ -67,15 +70,132 @@ def test_someone_elses_goal_preempts_the_step():
 def test_a_step_times_out():
     reports = idle()
     execution = start([STEP_1], reports)
-    reports["elbow"] = report("elbow", "moving", "move to 10 deg", 1, 1.0)
+    reports["elbow"] = report("elbow", "moving", "move to 10 deg", 1, 3.0)
+    reports["gripper"] = report("gripper", "moving", "open", 1, 3.0)
     execution.update(reports, 2.0 + 1.0 + 0.01)  # longest goal 2 s + margin 1 s
     assert execution.state is ExecutionState.FAILED and "timed out" in execution.reason
 
 
-def test_an_agent_without_recent_status_is_treated_as_failed():
-    reports = idle(at=-10.0)
+def test_an_agent_without_recent_status_fails_the_step_before_anything_is_sent():
+    reports = idle()
+    reports["gripper"] = report("gripper", "idle", at=-10.0)
+    execution = PlanExecution(agent_timeout_s=2.0)
+    execution.add_step(STEP_1)
+    assert execution.update(reports, 0.0) is None  # nothing to dispatch
+    assert (
+        execution.state is ExecutionState.FAILED and "gripper is not running" in execution.reason
+    )
+    assert execution.hold == ()  # nothing moved
+
+
+def test_an_agent_that_stops_reporting_mid_step_fails_after_agent_timeout_not_the_deadline():
+    reports = idle()
+    long_step = (Goal("elbow", "move to 90 deg", 1.57, 20.0), Goal("gripper", "open", 0.04, 1.0))
+    execution = start([long_step], reports)  # deadline: 20 s + 1 s margin
+    reports["elbow"] = report("elbow", "moving", "move to 90 deg", 1, at=0.1)
+    reports["gripper"] = report("gripper", "moving", "open", 1, at=0.1)
+    execution.update(reports, 2.0)
+    assert execution.state is ExecutionState.RUNNING  # 1.9 s of silence: within the timeout
+    reports["elbow"] = report("elbow", "moving", "move to 90 deg", 1, at=2.0)  # gripper silent
+    execution.update(reports, 2.2)
+    assert execution.state is ExecutionState.FAILED
+    assert "gripper stopped reporting" in execution.reason
+    assert set(execution.hold) == {"elbow", "gripper"}
+
+
+def test_a_finished_agent_that_goes_quiet_does_not_fail_the_step():
+    reports = idle()
     execution = start([STEP_1], reports)
-    assert execution.state is ExecutionState.FAILED and "not running" in execution.reason
+    reports["elbow"] = report("elbow", "done", "move to 10 deg", 1, at=0.5)
+    reports["gripper"] = report("gripper", "moving", "open", 1, at=0.5)
+    execution.update(reports, 0.5)
+    reports["gripper"] = report("gripper", "moving", "open", 1, at=2.9)
+    execution.update(reports, 2.9)  # elbow silent 2.4 s, but its part is done
+    assert execution.state is ExecutionState.RUNNING
+
+
+def test_a_failing_step_holds_its_other_agents_but_not_the_failed_one():
+    reports = idle()
+    execution = start([STEP_1, STEP_2], reports)
+    reports["elbow"] = report("elbow", "error", "move to 10 deg", 1, 0.5, "joint jammed")
+    reports["gripper"] = report("gripper", "moving", "open", 1, 0.5)
+    execution.update(reports, 0.5)
+    assert execution.state is ExecutionState.FAILED
+    assert execution.hold == ("gripper",)  # elbow keeps its error visible
+
+
+def test_a_timed_out_step_holds_the_agents_still_moving():
+    reports = idle()
+    execution = start([STEP_1], reports)
+    reports["elbow"] = report("elbow", "done", "move to 10 deg", 1, 1.0)
+    reports["gripper"] = report("gripper", "moving", "open", 1, 2.9)
+    execution.update(reports, 3.01)
+    assert "timed out waiting for gripper" in execution.reason
+    assert execution.hold == ("gripper",)
+
+
+def test_a_preempted_agent_keeps_the_goal_someone_else_gave_it():
+    reports = idle()
+    execution = start([STEP_1], reports)
+    reports["elbow"] = report("elbow", "moving", "move to 99 deg", 1, 0.5)
+    execution.update(reports, 0.5)
+    assert execution.hold == ("gripper",)  # whose goal may still be on its way: hold it too
+
+
+def test_a_stopped_plan_holds_the_running_step_and_a_finished_one_holds_nothing():
+    reports = idle()
+    execution = start([STEP_1, STEP_2], reports)
+    reports["elbow"] = report("elbow", "done", "move to 10 deg", 1, 0.5)
+    execution.update(reports, 0.5)
+    execution.stop("replaced by instruction 2")
+    assert execution.state is ExecutionState.STOPPED and execution.hold == ("gripper",)
+
+    finished = start([STEP_2], idle())
+    finished.update({"elbow": report("elbow", "done", "move to 20 deg", 1, 1.0)}, 1.0)
+    assert finished.state is ExecutionState.DONE and finished.hold == ()
+    finished.stop("too late")
+    assert finished.state is ExecutionState.DONE and finished.hold == ()
+
+
+def test_the_hold_sent_before_a_plan_is_not_taken_for_someone_elses_goal():
+    reports = idle()  # the hold has not shown in any status yet
+    execution = start([STEP_2], reports, held_before=["elbow"])
+    reports["elbow"] = report("elbow", "holding", HOLD_GOAL, 1, 0.01)
+    assert execution.update(reports, 0.01) is None
+    assert execution.state is ExecutionState.RUNNING
+    reports["elbow"] = report("elbow", "done", "move to 20 deg", 2, 1.0)
+    execution.update(reports, 1.0)
+    assert execution.state is ExecutionState.DONE
+
+
+def test_without_that_hold_a_hold_is_someone_elses_goal():
+    reports = idle()
+    execution = start([STEP_2], reports)
+    reports["elbow"] = report("elbow", "holding", HOLD_GOAL, 1, 0.01)
+    execution.update(reports, 0.01)
+    assert execution.state is ExecutionState.FAILED and "another goal" in execution.reason
+
+
+def test_a_plan_cut_at_a_rejected_goal_fails_after_the_steps_before_it():
+    reports = idle()
+    execution = PlanExecution()
+    execution.add_step(STEP_2)
+    execution.end_planning("rejected: elbow: outside the limits")
+    execution.dispatched(execution.update(reports, 0.0), reports, 0.0)
+    reports["elbow"] = report("elbow", "done", "move to 20 deg", 1, 0.5)
+    execution.update(reports, 0.5)
+    assert execution.state is ExecutionState.FAILED and execution.steps_done == 1
+    assert execution.reason == "rejected: elbow: outside the limits" and execution.hold == ()
+
+
+def test_a_long_goal_matches_its_clipped_status():
+    long_goal = "move to 10 deg" + " " * 250
+    step = (Goal("elbow", long_goal, 0.17, 1.0),)
+    reports = idle()
+    execution = start([step], reports)
+    reports["elbow"] = report("elbow", "done", clip_text(long_goal), 1, 1.0)
+    execution.update(reports, 1.0)
+    assert execution.state is ExecutionState.DONE
 
 
 def test_streaming_steps_wait_for_planning_to_end():

@@ -2,7 +2,14 @@
 
 from llm_mas_ros.core.agent import AgentGroup, AgentState
 from llm_mas_ros.core.planner import PlanningPipeline
-from llm_mas_ros.core.report import agent_report, agent_values, plan_json, plan_values
+from llm_mas_ros.core.report import (
+    CLIP_CHARS,
+    agent_report,
+    agent_values,
+    clip_text,
+    plan_json,
+    plan_values,
+)
 
 HOME = dict.fromkeys(
     ("shoulder_pan", "shoulder_lift", "elbow", "wrist_1", "wrist_2", "wrist_3", "gripper"), 0.0
@@ -38,3 +45,20 @@ def test_agent_status_round_trip(arm):
 def test_values_that_are_not_an_agents_are_ignored():
     assert agent_report("elbow", {"state": "dancing", "goal_count": "1"}, 0.0) is None
     assert agent_report("elbow", {"state": "idle"}, 0.0) is None
+
+
+def test_long_text_is_clipped_to_its_start_and_length():
+    assert clip_text("elbow to 10 deg") == "elbow to 10 deg"
+    assert clip_text("x" * CLIP_CHARS) == "x" * CLIP_CHARS
+    clipped = clip_text("y" * 1_000_000)
+    assert clipped == "y" * CLIP_CHARS + "... (1000000 characters)"
+
+
+def test_an_agent_status_carries_a_huge_goal_clipped(arm):
+    group = AgentGroup(arm.agents, arm)
+    core = group.core("elbow")
+    core.observe(0.1, 0.0, 1.0)
+    core.receive_goal("x" * 1_000_000, 1.0)
+    values = dict(agent_values(core.status(1.0)))
+    assert values["goal"] == clip_text("x" * 1_000_000) and len(values["goal"]) < 250
+    assert len(values["error"]) < 250  # the refusal names the length, not the text
