@@ -1,8 +1,9 @@
 """The agent language: what one agent understands, e.g. 'move to 45 degrees in 1.5 s, gently'.
 
 Skills:   move to X | move by X | open [to X] | close | hold | <pose name> | wave [by X] [N times]
-Numbers:  digits with a unit (deg, degrees, °, rad, m, cm, mm, %); a bare number is degrees for
-          a revolute joint and millimetres for a prismatic one. '%' is a share of the joint range.
+Numbers:  digits ('45', '-0.5', '.5'; a dot with no digit after it ends a sentence) with a unit
+          (deg, degrees, °, rad, m, cm, mm, %); a bare number is degrees for a revolute joint and
+          millimetres for a prismatic one. '%' is a share of the joint range.
 Timing:   'in|over|within N s'; style words slowly / gently / quickly (and common synonyms).
 
 Filler verbs ('bend', 'rotate', 'go', ...) and articles are allowed; any other word is an error,
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .errors import SubgoalError
-from .quantities import UNITS, Quantity, find_quantities, format_number
+from .quantities import UNITS, Quantity, drop_sentence_dots, find_quantities, format_number
 from .robot import Agent
 
 MAX_GOAL_CHARS = 300
@@ -39,11 +40,15 @@ STYLE_WORDS = {
     **dict.fromkeys(("gently", "gentle", "carefully", "careful", "softly", "smoothly"), "gently"),
     **dict.fromkeys(("quickly", "quick", "fast", "rapidly", "swiftly", "briskly"), "quickly"),
 }
-HOLD_WORDS = frozenset({"hold", "stop", "halt", "freeze", "stay", "keep"})
+# Words that stop motion: to one agent a hold; an instruction of nothing else stops every agent.
+STOP_WORDS = frozenset({"stop", "halt", "freeze", "abort", "estop", "e-stop"})
+HOLD_WORDS = STOP_WORDS | {"hold", "stay", "keep"}
+# Courtesy and address: no goal in them, in a subgoal or in a stop ('hey, stop please').
+COURTESY_WORDS = frozenset({"please", "kindly", "thanks", "hey", "ok", "okay"})
 OPEN_WORDS = frozenset({"open", "release", "widen"})
 CLOSE_WORDS = frozenset({"close", "shut", "grip", "grasp", "clamp"})
 WAVE_WORDS = frozenset({"wave", "waggle", "wiggle", "shake"})
-FILLER_WORDS = frozenset(
+FILLER_WORDS = COURTESY_WORDS | frozenset(
     {
         "move",
         "go",
@@ -65,7 +70,6 @@ FILLER_WORDS = frozenset(
         "send",
         "return",
         "come",
-        "please",
         "the",
         "a",
         "an",
@@ -132,8 +136,7 @@ def normalize(text: str) -> str:
     text = text.lower().replace("°", " deg ").replace("_", " ")
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,000 -> 1000
     text = re.sub(r"[^a-z0-9.%+\-\s]", " ", text)
-    text = re.sub(r"(?<![\d])\.|\.(?!\d)", " ", text)  # sentence dots, not decimal points
-    return " ".join(text.split())
+    return " ".join(drop_sentence_dots(text).split())
 
 
 def _check_text(text: object) -> str:

@@ -18,16 +18,22 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Protocol
 
 from .errors import PlanError
+from .language import COURTESY_WORDS, STOP_WORDS
 from .plan import Plan, PlanBuilder, Proposal, ProposedStep, Step
+from .quantities import drop_sentence_dots
 from .robot import RobotModel
 from .rules import RulePlanner
 from .shield import SafetyShield
 
 MAX_INSTRUCTION_CHARS = 2000
 NOT_A_NUMBER_RE = re.compile(r"[-+]?\b(?:nan|inf|infinity)\b", re.IGNORECASE)
-STOP_RE = re.compile(
-    r"^(?:please )?(?:emergency )?(?:stop|halt|freeze)"
-    r"(?: (?:now|all|everything|moving|motion|the robot|the arm|immediately|right now))*$"
+# Words a stop may come with that add no goal: who is addressed, how urgent, what is stopped.
+# Agent names are not among them: 'stop the elbow' holds the elbow alone (the rules plan it).
+STOP_FILLER_WORDS = (
+    COURTESY_WORDS
+    | {"now", "immediately", "right", "emergency"}
+    | {"it", "the", "all", "everything", "everybody", "everyone", "robot", "arm", "joints"}
+    | {"moving", "motion", "motions", "movement", "movements"}
 )
 
 
@@ -41,7 +47,7 @@ class Planner(Protocol):
 
 def normalize_instruction(text: str) -> str:
     """Cache key and fast-path form: case, whitespace and punctuation do not matter."""
-    return " ".join(re.sub(r"[^\w\s.%+-]|(?<!\d)\.|\.(?!\d)", " ", text.lower()).split())
+    return " ".join(drop_sentence_dots(re.sub(r"[^\w\s.%+-]", " ", text.lower())).split())
 
 
 def check_instruction(text: object) -> str:
@@ -63,7 +69,14 @@ def check_instruction(text: object) -> str:
 
 
 def is_stop(instruction: str) -> bool:
-    return bool(STOP_RE.match(normalize_instruction(instruction)))
+    """True when the instruction is a stop and nothing more: stop words ('stop', 'halt',
+    'freeze', 'e-stop', ...) with only courtesy, urgency or 'everything' around them ('hey, stop
+    please', 'STOP STOP', 'freeze everything now'). A goal beside the stop word ('stop at 30
+    degrees', 'stop the gripper then open it', "don't stop") is not the global stop."""
+    words = [w for w in normalize_instruction(instruction).split() if w.strip("+-%")]
+    return any(w in STOP_WORDS for w in words) and all(
+        w in STOP_WORDS or w in STOP_FILLER_WORDS for w in words
+    )
 
 
 class PlanCache:

@@ -27,6 +27,10 @@ UNITS: dict[str, tuple[str, float]] = {
 }
 
 NUMBER_PATTERN = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
+# A dot ends a sentence unless a digit follows it, where it is a decimal point: '.5', '-.5' and
+# '0.5' keep theirs; 'to 5.' is 5 and 'to 30 deg. then ...' is two sentences.
+SENTENCE_DOT_PATTERN = r"\.(?!\d)"
+_SENTENCE_DOT_RE = re.compile(SENTENCE_DOT_PATTERN)
 _UNIT_ALTERNATIVES = "|".join(sorted((re.escape(u) for u in UNITS), key=len, reverse=True))
 QUANTITY_RE = re.compile(
     rf"(?P<number>{NUMBER_PATTERN})\s*(?P<unit>{_UNIT_ALTERNATIVES})?(?![a-z])", re.IGNORECASE
@@ -93,6 +97,13 @@ def parse_number(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{text!r} is not a finite number")
     return value
+
+
+def drop_sentence_dots(text: str) -> str:
+    """`text` with every full stop turned into a space and every decimal point kept: the one
+    rule for telling them apart, used by the agent language, the planner's normal form and the
+    rule planner's step split (which the grammar shares). NUMBER_PATTERN agrees with it."""
+    return _SENTENCE_DOT_RE.sub(" ", text)
 
 
 def find_quantities(text: str) -> list[Quantity]:

@@ -17,13 +17,23 @@ import re
 from collections.abc import Iterator
 
 from .errors import PlanError, SubgoalError
-from .language import CLOSE_WORDS, FILLER_WORDS, OPEN_WORDS, STYLE_WORDS, normalize, parse_subgoal
+from .language import (
+    CLOSE_WORDS,
+    COURTESY_WORDS,
+    FILLER_WORDS,
+    OPEN_WORDS,
+    STYLE_WORDS,
+    normalize,
+    parse_subgoal,
+)
 from .plan import Proposal, ProposedStep
+from .quantities import SENTENCE_DOT_PATTERN
 from .robot import RobotModel
 from .vocabulary import Vocabulary
 
 STEP_SPLIT_RE = re.compile(
-    r";|\.(?!\d)|\b(?:and then|then|after that|afterwards|next|finally|followed by)\b"
+    rf";|{SENTENCE_DOT_PATTERN}"
+    r"|\b(?:and then|then|after that|afterwards|next|finally|followed by)\b"
 )
 GOAL_SPLIT_RE = re.compile(
     r",|\b(?:and|while|at the same time|simultaneously|meanwhile|together with)\b"
@@ -54,7 +64,8 @@ class RulePlanner:
     def _split_steps(self, instruction: str) -> list[str]:
         lowered = instruction.lower().replace("_", " ")
         parts = (LEADING_RE.sub("", part.strip(" ,")) for part in STEP_SPLIT_RE.split(lowered))
-        return [part for part in parts if part.strip(" ,")]
+        # A sentence of nothing but courtesy ('elbow to 5. Please!') holds no goal of its own.
+        return [part for part in parts if set(normalize(part).split()) - COURTESY_WORDS]
 
     def parse_step(self, text: str) -> ProposedStep:
         """One step: goals separated by commas or 'and'; PlanError if any is not understood."""

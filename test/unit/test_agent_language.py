@@ -5,7 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llm_mas_ros.core.errors import SubgoalError
-from llm_mas_ros.core.language import Skill, parse_subgoal, render_subgoal
+from llm_mas_ros.core.language import Skill, normalize, parse_subgoal, render_subgoal
+from llm_mas_ros.core.planner import PlanningPipeline
 from llm_mas_ros.core.quantities import number_words_values, stated_numbers
 
 
@@ -24,6 +25,13 @@ from llm_mas_ros.core.quantities import number_words_values, stated_numbers
         ("go to ready slowly", Skill.POSE, None, None, "slowly"),
         ("home", Skill.POSE, None, None, None),
         ("wave 3 times", Skill.WAVE, None, None, None),
+        ("move to -.3 rad", Skill.MOVE_TO, -0.3, None, None),  # not 3 rad: the dot is a point
+        ("to .3 rad", Skill.MOVE_TO, 0.3, None, None),
+        ("to +.5 rad in .5 s", Skill.MOVE_TO, 0.5, 0.5, None),
+        ("by -.25 rad", Skill.MOVE_BY, -0.25, None, None),
+        ("to 5.", Skill.MOVE_TO, math.radians(5), None, None),  # a full stop after the number
+        ("to 0.50 rad.", Skill.MOVE_TO, 0.5, None, None),
+        ("okay, move to 10 deg please", Skill.MOVE_TO, math.radians(10), None, None),
     ],
 )
 def test_elbow_goals_parse(arm, text, skill, value, duration, style):
@@ -98,6 +106,58 @@ def test_rendered_goals_parse_back_to_the_same_goal(arm, degrees, duration, styl
     assert again.skill is goal.skill and again.style == style
     assert again.value == pytest.approx(goal.value, abs=1e-4)
     assert again.duration_s == goal.duration_s
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("to .5 rad", "to .5 rad"),
+        ("to -.5 rad", "to -.5 rad"),
+        ("to +0.50 rad", "to +0.50 rad"),
+        ("to 5.", "to 5"),
+        ("elbow to 30 deg. then open the gripper.", "elbow to 30 deg then open the gripper"),
+    ],
+)
+def test_normalize_drops_full_stops_and_keeps_decimal_points(text, expected):
+    assert normalize(text) == expected
+
+
+# Degrees per unit word as a person means it; a bare number on a revolute joint is degrees.
+RAD_PER_UNIT = {
+    "deg": math.pi / 180.0,
+    "degrees": math.pi / 180.0,
+    "rad": 1.0,
+    "": math.pi / 180.0,
+}
+MAX_WHOLE = {"deg": 150, "degrees": 150, "rad": 1, "": 150}  # < 151 deg, 2 rad: inside +-2.8 rad
+
+
+@st.composite
+def written_angles(draw):
+    """A number as people write it, '.5', '-.5', '+0.50', '5.', '12', '-3.25', with a unit."""
+    unit = draw(st.sampled_from(sorted(RAD_PER_UNIT)))
+    sign = draw(st.sampled_from(["", "-", "+"]))
+    whole = draw(st.one_of(st.just(""), st.integers(0, MAX_WHOLE[unit]).map(str)))
+    fraction = draw(st.text("0123456789", min_size=0 if whole else 1, max_size=4))
+    # '5.' only ends a sentence: '5. deg' is two sentences, as in the rule planner
+    point = "." if fraction or not whole else draw(st.sampled_from(["", "." if not unit else ""]))
+    return f"{sign}{whole}{point}{fraction}", unit
+
+
+@given(
+    angle=written_angles(),
+    end=st.sampled_from(["", ".", "!", "...", " please."]),
+    then=st.sampled_from(["", " then open the gripper."]),
+)
+def test_written_numbers_parse_to_their_value_in_every_form(arm, angle, end, then):
+    number, unit = angle
+    expected = float(number) * RAD_PER_UNIT[unit]
+    phrase = f"to {number} {unit}".rstrip()
+    goal = parse_subgoal(f"move {phrase}{end}", arm.agent("elbow"))
+    assert goal.value == pytest.approx(expected, abs=1e-9)
+    plan = PlanningPipeline(arm).plan(f"elbow {phrase}{end}{then}", {})  # what `plan` dispatches
+    assert plan.steps[0][0].target == pytest.approx(expected, abs=1e-9)
+    assert len(plan.steps) == (2 if then else 1)
 
 
 def test_numbers_stated_in_words_and_digits():

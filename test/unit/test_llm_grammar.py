@@ -129,6 +129,11 @@ def test_forty_five_degrees_allows_only_45_deg_its_radians_and_zero(tokenizer_in
         ("open the claw to 2 cm", "m", ("0.02",)),
         ("swing round to ninety", "rad", ("1.571",)),  # a bare number means degrees
         ("one hundred and twenty degrees", "deg", ("120",)),
+        ("tilt the wrist to .3 rad", "rad", ("0.3",)),  # 0.3, never 3
+        ("tilt the wrist to -.3 rad", "deg", ("17.2",)),  # magnitudes: the sign is the plan's
+        ("tilt the wrist to +.5 rad", "rad", ("0.5",)),
+        ("bend the elbow to 5.", "deg", ("5",)),
+        ("bend the elbow to 30 deg. then open the gripper.", "deg", ("30",)),
     ],
 )
 def test_allowed_numbers_are_stated_values_and_their_conversions(instruction, unit, expected):

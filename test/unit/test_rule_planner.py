@@ -59,6 +59,14 @@ def structure(plan):
         ),
         ("please rotate the base to 0.5 rad slowly", [[("shoulder_pan", 0.5)]]),
         ("elbow hold", [[("elbow", None)]]),
+        ("wrist_1 to .3 rad", [[("wrist_1", 0.3)]]),  # not 3 rad
+        ("wrist_1 to -.3 rad.", [[("wrist_1", -0.3)]]),
+        ("elbow to 5. Please!", [[("elbow", 0.0873)]]),
+        (
+            "elbow to 30 deg. then open the gripper",
+            [[("elbow", 0.5236)], [("gripper", 0.04)]],
+        ),
+        ("stop the gripper then open it", [[("gripper", None)], [("gripper", 0.04)]]),
     ],
 )
 def test_agent_language_instructions_plan_without_a_model(arm, instruction, expected):
@@ -92,7 +100,31 @@ def test_non_text_instruction_is_a_plan_error(arm):
 
 @pytest.mark.parametrize(
     "text",
-    ["stop", "STOP!", "halt", "freeze", "please stop now", "Stop everything.", "emergency stop"],
+    [
+        "stop",
+        "STOP!",
+        "halt",
+        "freeze",
+        "please stop now",
+        "Stop everything.",
+        "emergency stop",
+        "stop please",
+        "halt, please",
+        "STOP STOP",
+        "stop it",
+        "everybody stop",
+        "e-stop",
+        "E-STOP!",
+        "estop",
+        "stop!!",
+        "freeze everything please",
+        "stop the robot now",
+        "hey, stop",
+        "ok stop right now",
+        "Abort!",
+        "stop all motion immediately",
+        "stop - now",
+    ],
 )
 def test_stop_words_take_the_fast_path(arm, text):
     assert is_stop(text)
@@ -100,7 +132,23 @@ def test_stop_words_take_the_fast_path(arm, text):
     assert plan.stop and plan.planner == "fast-path:stop" and not plan.steps
 
 
-@pytest.mark.parametrize("text", ["stop the elbow at 10 degrees", "don't stop", "elbow hold"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stop the elbow at 10 degrees",
+        "stop at 30 degrees",
+        "move the elbow until you stop at 45 degrees",
+        "stop the gripper then open it",
+        "stop the elbow",  # one agent holds; the rest go on
+        "don't stop",
+        "do not stop",
+        "never stop moving",
+        "elbow hold",
+        "please",
+        "now, everything",
+        "!!",
+    ],
+)
 def test_sentences_that_merely_contain_stop_are_not_the_global_stop(text):
     assert not is_stop(text)
 
@@ -163,6 +211,12 @@ def test_cache_is_bounded(arm):
 
 def test_normalisation_ignores_case_space_and_punctuation():
     assert normalize_instruction("  Elbow, to 45.5 DEGREES!! ") == "elbow to 45.5 degrees"
+
+
+def test_normalisation_keeps_decimal_points_and_drops_full_stops():
+    assert normalize_instruction("To .5, -.5, +0.50 and 5. Then 30 deg.") == (
+        "to .5 -.5 +0.50 and 5 then 30 deg"
+    )
 
 
 def test_rule_planner_vocabulary_comes_from_config(arm):
