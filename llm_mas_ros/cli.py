@@ -5,7 +5,10 @@
   llm-mas-ros up                                      bring the whole system up and keep it up
   llm-mas-ros say "TEXT"                              send to a running system, follow progress
 
-Errors print one line and exit non-zero; never a traceback.
+`up`, `say` and `run --attach` use the environment's ROS_DOMAIN_ID like every ROS tool; `run`
+alone brings up a graph of its own, on a free domain limited to this host. Errors print one line
+and exit non-zero; never a traceback. SIGTERM, SIGHUP (terminal closed) and SIGQUIT stop what
+the command started.
 """
 
 from __future__ import annotations
@@ -22,15 +25,21 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .core import params as P
-from .core.bringup import config_files, node_list
+from .core.bringup import config_files, dds_environment, node_list
 from .core.errors import ConfigError, LlmMasError, PlanError
 from .core.planner import PlanningPipeline
-from .core.planner_config import BACKENDS, build_pipeline, planner_settings_from_params
+from .core.planner_config import (
+    BACKENDS,
+    PlannerSettings,
+    build_pipeline,
+    planner_settings_from_params,
+)
 from .core.robot import RobotModel, robot_from_params
 from .core.sim import initial_positions, sim_settings_from_params
 
 EXIT_FAILED = 1  # the instruction did not succeed (rejected, failed, timed out)
 EXIT_USAGE = 2  # bad arguments, configuration or environment
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)  # stop cleanly, like Ctrl-C
 
 
 def _load(config: str | None) -> tuple[RobotModel, dict[str, Path]]:
@@ -38,11 +47,36 @@ def _load(config: str | None) -> tuple[RobotModel, dict[str, Path]]:
     return robot_from_params(P.load_parameters([files["robot"]])), files
 
 
-def _pipeline(robot: RobotModel, files: dict[str, Path], backend: str | None) -> PlanningPipeline:
+def _planner_settings(files: dict[str, Path], backend: str | None) -> PlannerSettings:
     params = P.load_parameters([files["robot"], files["planner"]], "planner")
     if backend:
         params["backend"] = backend
-    return build_pipeline(robot, planner_settings_from_params(params))
+    return planner_settings_from_params(params)
+
+
+def _convert_embedded_model(settings: PlannerSettings) -> None:
+    """The very first start converts the embedded model (~30 s). Do it here, where a person
+    watches, with its start and end on stderr even in a pipe: `run` sends node output to log
+    files, so inside the planner process it would be a silent half-minute."""
+    if settings.backend != "smollm2":
+        return
+    from .core.llm.runtime import convert_smollm2, smollm2_converted
+
+    if smollm2_converted():
+        return
+    package = logging.getLogger("llm_mas_ros")
+    level = package.level
+    package.setLevel(logging.INFO)
+    try:
+        convert_smollm2()
+    finally:
+        package.setLevel(level)
+
+
+def _pipeline(robot: RobotModel, files: dict[str, Path], backend: str | None) -> PlanningPipeline:
+    settings = _planner_settings(files, backend)
+    _convert_embedded_model(settings)
+    return build_pipeline(robot, settings)
 
 
 def _start_positions(robot: RobotModel, files: dict[str, Path]) -> dict[str, float]:
@@ -53,6 +87,7 @@ def _start_positions(robot: RobotModel, files: dict[str, Path]) -> dict[str, flo
 
 
 def _instructions(args: argparse.Namespace) -> list[str]:
+    """The positional instructions, then the file's lines."""
     texts = list(args.instructions)
     if args.file:
         try:
@@ -86,14 +121,32 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _ros() -> Iterator[None]:
-    """rclpy for this process (imported here: `plan` must work without ROS)."""
+    """rclpy for this process (imported here: `plan` must work without ROS), with the
+    package's Fast DDS profile like the nodes (Fast DDS reads the variable when rclpy.init
+    creates the participant, so setting it here is early enough)."""
+    os.environ.update(dds_environment())
     import rclpy
+    from rclpy.impl.implementation_singleton import rclpy_implementation
 
-    rclpy.init(args=[])
+    try:
+        rclpy.init(args=[])
+    except rclpy_implementation.RCLError as error:  # e.g. ROS_DOMAIN_ID=abc
+        raise ConfigError(f"cannot start ROS 2: {_one_line(error)}") from error
     try:
         yield
     finally:
         rclpy.try_shutdown()
+
+
+def _own_domain() -> None:
+    """A graph of its own for `run`: a DDS domain no participant on this host uses, discovery
+    limited to this host, so two `run`s, or a `run` beside an `up`, never meet. Set in this
+    process's environment: the nodes it starts inherit it, and rclpy.init of its own client
+    node reads it."""
+    from .core.processes import free_domain_id
+
+    os.environ["ROS_DOMAIN_ID"] = str(free_domain_id())
+    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 
 
 @contextmanager
@@ -107,6 +160,7 @@ def _graph(args: argparse.Namespace, inherit_output: bool) -> Iterator[Callable[
     specs = node_list(
         sim=args.sim, config_dir=args.config, agents=args.agents, planner_backend=args.planner
     )
+    _convert_embedded_model(_planner_settings(config_files(args.config), args.planner))
     with ProcessGroup(specs, inherit_output=inherit_output) as group:
 
         def alive() -> str | None:
@@ -149,6 +203,8 @@ def _print_outcome(outcome, as_json: bool) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     robot, _ = _load(args.config)
+    if not args.attach:
+        _own_domain()
     with (
         _graph(args, inherit_output=False) as alive,
         _ros(),
@@ -206,7 +262,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     plan = commands.add_parser("plan", help="plan only: print the plan of each instruction")
-    plan.add_argument("instructions", nargs="*", help="instructions (one plan each)")
+    plan.add_argument(
+        "instructions",
+        nargs="*",
+        help="instructions (one plan each; before, between or after the options)",
+    )
     plan.add_argument("--file", help="file with one instruction per line")
     plan.set_defaults(run=cmd_plan)
 
@@ -272,10 +332,29 @@ def _show_progress() -> None:
         os.environ.setdefault("TQDM_DISABLE", "1")
 
 
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, with `plan`'s instructions allowed on both sides of its options
+    (`plan "a" --file f "b"`): argparse takes one run of positionals, so `plan` gets the
+    later ones back as unrecognised arguments and keeps those that are not options."""
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    unknown = [arg for arg in extra if args.command != "plan" or arg.startswith("-")]
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if extra:
+        args.instructions += extra
+    return args
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parse_arguments(argv)
     _show_progress()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_FAILED))
+    for stop in STOP_SIGNALS:  # SystemExit unwinds the with-blocks: started processes stop
+        signal.signal(stop, lambda *_: sys.exit(EXIT_FAILED))
     try:
         return args.run(args)
     except LlmMasError as error:
@@ -283,6 +362,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE if isinstance(error, ConfigError) else EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # last resort, e.g. from rclpy or the OS: a line, not a trace
+        print(f"llm-mas-ros: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

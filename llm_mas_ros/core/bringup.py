@@ -21,6 +21,7 @@ PACKAGE = "llm_mas_ros"
 SIMULATORS = ("mujoco", "none")
 AGENT_LAYOUTS = ("grouped", "separate")
 FASTDDS_PROFILE_ENV = "FASTDDS_DEFAULT_PROFILES_FILE"
+LEGACY_FASTDDS_PROFILE_ENV = "FASTRTPS_DEFAULT_PROFILES_FILE"  # Fast DDS 2.x (ROS Humble)
 HOST_NODE = "agent_host"  # the node that steps all agents of an agents process
 
 
@@ -138,8 +139,10 @@ def _agent_names(robot_file: str) -> list[str]:
 
 
 def dds_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment for the processes we start: our Fast DDS profile (fast initial
-    announcements, so a late joiner is discovered in ms instead of ~3 s) unless one is set."""
+    """Environment for the processes we start and for the CLI's own node: our Fast DDS profile
+    (fast initial announcements, so a late joiner is discovered in ms instead of ~3 s) unless
+    one is set, under the current or the legacy (FASTRTPS_) name."""
     env = dict(os.environ if base is None else base)
-    env.setdefault(FASTDDS_PROFILE_ENV, str(share_path("config", "fastdds.xml")))
+    if not any(env.get(name) for name in (FASTDDS_PROFILE_ENV, LEGACY_FASTDDS_PROFILE_ENV)):
+        env[FASTDDS_PROFILE_ENV] = str(share_path("config", "fastdds.xml"))
     return env

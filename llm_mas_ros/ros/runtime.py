@@ -1,10 +1,13 @@
-"""Process plumbing for node executables: init, the executor, clean Ctrl-C, timer slack."""
+"""Process plumbing for node executables: init, the executor, clean Ctrl-C, timer slack, and
+stopping with the pip-only launcher."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import logging
+import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -15,7 +18,9 @@ from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 
 from ..core.errors import LlmMasError
+from ..core.processes import LAUNCHER_ENV
 
+PR_SET_PDEATHSIG = 1
 PR_SET_TIMERSLACK = 29
 
 
@@ -23,6 +28,21 @@ def reduce_timer_slack() -> None:
     """Ask Linux for 1 ns timer slack (default 50 us): control-loop wake-ups get less late."""
     with contextlib.suppress(OSError, AttributeError):  # not Linux: nothing to tune
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0)
+
+
+def die_with_launcher() -> None:
+    """Stop (SIGINT, as the launcher's own stop does) when the `llm-mas-ros up/run` process
+    that started this one dies, even by SIGKILL: it starts every node in a session of its own,
+    so nothing else would reach them. Only for processes it started (it names its pid in
+    LAUNCHER_ENV); under `ros2 launch` or a shell nothing changes. Called from run_nodes, in
+    the final process: the ROS wheels' re-exec of Python (at interpreter start) is behind us."""
+    launcher = os.environ.pop(LAUNCHER_ENV, "")  # popped: processes this one starts are not ours
+    if not launcher.isdigit():
+        return
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the launcher's stop() only
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGINT, 0, 0, 0)
+    if os.getppid() != int(launcher):  # it died before the prctl took effect
+        raise SystemExit(0)
 
 
 def make_executor() -> EventsExecutor:
@@ -44,6 +64,7 @@ def run_nodes(build: Callable[[], Sequence[Node]], args: Sequence[str] | None = 
 
     Ctrl-C and `ros2 launch` shutdown exit 0; a configuration error prints one line and exits 2.
     """
+    die_with_launcher()
     reduce_timer_slack()
     rclpy.init(args=list(args) if args is not None else sys.argv)
     nodes: Sequence[Node] = ()

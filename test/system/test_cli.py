@@ -3,19 +3,28 @@
 import json
 import math
 import os
+import selectors
+import shutil
+import signal
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 
+from llm_mas_ros.core.bringup import FASTDDS_PROFILE_ENV
+
 CLI = [sys.executable, "-m", "llm_mas_ros.cli"]
+TAG = "LLM_MAS_ROS_TEST_TAG"  # inherited by every process a CLI starts: finds them in /proc
 
 
 def own_domain() -> dict[str, str]:
-    """A domain of its own: `run` starts a whole graph, which must not meet the module graph."""
+    """A domain of its own for `up`, and a tag for its processes. (`run` picks a free domain
+    itself; `say` must find the `up` it talks to on the environment's domain.)"""
     domain = (int(os.environ["ROS_DOMAIN_ID"]) + 50) % 101 + 1
-    return {**os.environ, "ROS_DOMAIN_ID": str(domain)}
+    return {**os.environ, "ROS_DOMAIN_ID": str(domain), TAG: uuid.uuid4().hex}
 
 
 def llm_mas_ros(*args: str, env=None, timeout=120) -> subprocess.CompletedProcess:
@@ -24,18 +33,46 @@ def llm_mas_ros(*args: str, env=None, timeout=120) -> subprocess.CompletedProces
     )
 
 
-def node_processes(domain: str) -> list[int]:
-    """Our node processes running in `domain` (read from /proc)."""
+def node_processes(env: dict[str, str]) -> list[int]:
+    """Live node processes started by a CLI that ran with `env` (read from /proc)."""
     found = []
     for proc in Path("/proc").iterdir():
         try:
-            cmdline = (proc / "cmdline").read_bytes()
+            cmdline = (proc / "cmdline").read_bytes()  # empty for a zombie: it is gone
             environ = (proc / "environ").read_bytes()
         except (OSError, ValueError):
             continue
-        if b"llm_mas_ros.nodes" in cmdline and f"ROS_DOMAIN_ID={domain}\0".encode() in environ:
+        if b"llm_mas_ros.nodes" in cmdline and f"{TAG}={env[TAG]}\0".encode() in environ:
             found.append(int(proc.name))
     return found
+
+
+def wait_until_gone(env: dict[str, str], timeout_s: float = 20.0) -> list[int]:
+    """Poll /proc until no node process of `env` is left, or the deadline; returns those left."""
+    deadline = time.monotonic() + timeout_s
+    while (left := node_processes(env)) and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling a process table, not synchronising on an event
+    return left
+
+
+def start_up(env: dict[str, str], *args: str) -> subprocess.Popen:
+    """`llm-mas-ros up`, returned once it says it is ready."""
+    up = subprocess.Popen(
+        [*CLI, "up", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
+    selector = selectors.DefaultSelector()
+    selector.register(up.stdout, selectors.EVENT_READ)
+    deadline, ready = time.monotonic() + 90, False
+    while not ready and time.monotonic() < deadline:
+        if selector.select(timeout=1.0):
+            line = up.stdout.readline()
+            ready = "llm-mas-ros: ready" in line
+            if not line and up.poll() is not None:
+                break
+    if not ready:
+        up.kill()
+        pytest.fail("up never said it was ready")
+    return up
 
 
 def test_run_elbow_to_45_degrees_json_and_clean_shutdown():
@@ -55,7 +92,33 @@ def test_run_elbow_to_45_degrees_json_and_clean_shutdown():
         "target": pytest.approx(0.785398, abs=1e-6),
         "duration_s": pytest.approx(1.227, abs=1e-3),
     }
-    assert node_processes(env["ROS_DOMAIN_ID"]) == []
+    assert node_processes(env) == []
+
+
+def test_two_runs_at_once_each_drive_their_own_graph():
+    """Started with the same environment (the session's domain, where the module graph may
+    run too): each `run` must bring up and command its own sim, never the other's."""
+    env = {**os.environ, TAG: uuid.uuid4().hex}
+    moves = {"elbow_joint": "elbow to 20 degrees", "wrist_1_joint": "wrist_1 to -15 degrees"}
+    runs = {
+        joint: subprocess.Popen(
+            [*CLI, "run", text, "--json", "--planner", "rules"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for joint, text in moves.items()
+    }
+    targets = {"elbow_joint": math.radians(20), "wrist_1_joint": math.radians(-15)}
+    for joint, run in runs.items():
+        stdout, stderr = run.communicate(timeout=180)
+        assert run.returncode == 0, stderr
+        final = json.loads(stdout.strip().splitlines()[-1])["final_positions"]
+        assert final[joint] == pytest.approx(targets[joint], abs=0.02)
+        others = {j: v for j, v in final.items() if j != joint}
+        assert all(abs(v) < 0.02 for v in others.values()), (joint, others)
+    assert node_processes(env) == []
 
 
 def test_run_out_of_limit_exits_non_zero_with_the_limit_in_the_reason():
@@ -81,10 +144,14 @@ def test_plan_prints_the_contract_json_without_ros():
 def test_plan_several_instructions_one_json_line_each(tmp_path):
     file = tmp_path / "instructions.txt"
     file.write_text("elbow to 10 degrees\n\ngo home\n")
-    result = llm_mas_ros("plan", "wrist_1 to 5 deg", "--file", str(file), "--json")
+    result = llm_mas_ros(
+        "plan", "wrist_1 to 5 deg", "--file", str(file), "wrist_2 to 5 deg", "--json"
+    )
+    assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["instruction"] for line in lines] == [
         "wrist_1 to 5 deg",
+        "wrist_2 to 5 deg",
         "elbow to 10 degrees",
         "go home",
     ]
@@ -109,6 +176,26 @@ def test_errors_are_one_readable_line_and_a_non_zero_exit(args, code, message):
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) <= 1
 
 
+def test_an_unusable_ros_environment_is_one_line_not_a_traceback():
+    result = llm_mas_ros("say", "elbow to 1 deg", env={**own_domain(), "ROS_DOMAIN_ID": "abc"})
+    assert result.returncode == 2
+    assert "ROS_DOMAIN_ID is not an integral number" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_cli_node_reads_the_package_fast_dds_profile(tmp_path):
+    """Seen through a broken copy of the profile: Fast DDS reports the file it parses."""
+    share = tmp_path / "share"
+    for folder in ("config", "urdf"):
+        shutil.copytree(Path(__file__).resolve().parents[2] / folder, share / folder)
+    (share / "config" / "fastdds.xml").write_text("<dds><profiles>")
+    env = {**own_domain(), "LLM_MAS_ROS_SHARE": str(share)}
+    env.pop(FASTDDS_PROFILE_ENV)  # the test session sets it for its own processes
+    result = llm_mas_ros("say", "elbow to 1 deg", "--ready-timeout", "0.5", env=env)
+    assert "did not become ready" in result.stderr
+    assert f"Error parsing '{share / 'config' / 'fastdds.xml'}'" in result.stderr
+
+
 def test_say_talks_to_a_running_system(graph):
     result = llm_mas_ros("say", "wrist_2 to 15 degrees", env=dict(os.environ))
     assert result.returncode == 0, result.stderr
@@ -121,25 +208,9 @@ def test_say_without_a_system_explains_itself():
 
 
 def test_up_then_say_then_ctrl_c_leaves_nothing_behind():
-    import selectors
-    import signal
-    import time
-
     env = own_domain()
-    up = subprocess.Popen(
-        [*CLI, "up"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
-    )
+    up = start_up(env)
     try:
-        selector = selectors.DefaultSelector()
-        selector.register(up.stdout, selectors.EVENT_READ)
-        deadline, ready = time.monotonic() + 90, False
-        while not ready and time.monotonic() < deadline:
-            if selector.select(timeout=1.0):
-                line = up.stdout.readline()
-                ready = "llm-mas-ros: ready" in line
-                if not line and up.poll() is not None:
-                    break
-        assert ready, "up never said it was ready"
         said = llm_mas_ros("say", "gripper open", "--json", env=env)
         assert said.returncode == 0 and json.loads(said.stdout)["ok"] is True
         up.send_signal(signal.SIGINT)
@@ -147,7 +218,27 @@ def test_up_then_say_then_ctrl_c_leaves_nothing_behind():
     finally:
         if up.poll() is None:
             up.kill()
-    assert node_processes(env["ROS_DOMAIN_ID"]) == []
+    assert node_processes(env) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGHUP], ids=["SIGKILL", "SIGHUP"])
+def test_the_nodes_stop_when_up_is_killed_or_its_terminal_closes(sig):
+    """SIGHUP: `up` stops its nodes as on Ctrl-C. SIGKILL: `up` can do nothing, and its nodes,
+    each in a session of its own, would live on under pid 1; they stop with it instead."""
+    env = own_domain()
+    up = start_up(env, "--planner", "rules")
+    try:
+        started = node_processes(env)
+        assert len(started) == 3, started  # sim, agents, planner
+        up.send_signal(sig)
+        assert up.wait(timeout=30) == (1 if sig == signal.SIGHUP else -signal.SIGKILL)
+    finally:
+        if up.poll() is None:
+            up.kill()
+    left = wait_until_gone(env)
+    for pid in left:  # do not leave them to the next test
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
 
 
 def test_run_the_issue_example_open_then_bend():

@@ -71,6 +71,8 @@ def test_ros_arguments_quote_yaml_values():
 def test_every_process_gets_the_fast_discovery_profile_unless_one_is_set():
     assert dds_environment({})[FASTDDS_PROFILE_ENV].endswith("config/fastdds.xml")
     assert dds_environment({FASTDDS_PROFILE_ENV: "/mine.xml"})[FASTDDS_PROFILE_ENV] == "/mine.xml"
+    legacy = {"FASTRTPS_DEFAULT_PROFILES_FILE": "/old.xml"}  # Fast DDS 2.x's name
+    assert dds_environment(legacy) == legacy
     assert "initialAnnouncements" in share_path("config", "fastdds.xml").read_text()
 
 

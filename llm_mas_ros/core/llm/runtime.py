@@ -264,22 +264,32 @@ def convert_gguf(gguf: Path, target: Path) -> Path:
     return target
 
 
-def load_smollm2(
-    device: str = "auto", dtype: str = "auto", threads: int | None = None
-) -> LoadedModel:
-    """The embedded planner model, from the conversion cache (converting first if needed)."""
+def smollm2_converted() -> bool:
+    """Whether the embedded model's conversion cache is complete (a start then takes ~1 s)."""
+    return _is_complete(smollm2_cache_dir())
+
+
+def convert_smollm2() -> Path:
+    """The converted embedded model's folder, converting the GGUF first (~30 s, logged) when
+    the cache lacks it. `llm-mas-ros` calls this before it starts a planner process, so that
+    the one slow first start happens where a person sees its progress."""
     gguf = smollm2_gguf()
     cached = smollm2_cache_dir()
     if not _is_complete(cached):
         if cached.exists():  # not written by convert_gguf, which renames only complete folders
             shutil.rmtree(cached)
         convert_gguf(gguf, cached)
-    else:
-        LOG.info("loading SmolLM2 from %s", cached)
+    return cached
+
+
+def load_smollm2(
+    device: str = "auto", dtype: str = "auto", threads: int | None = None
+) -> LoadedModel:
+    """The embedded planner model, from the conversion cache (converting first if needed)."""
+    cached = convert_smollm2()
     try:
         return load_local(cached, device, "smollm2", dtype, threads)
     except ModelError:
         LOG.warning("the converted model in %s does not load; converting it again", cached)
         shutil.rmtree(cached, ignore_errors=True)
-        convert_gguf(gguf, cached)
-        return load_local(cached, device, "smollm2", dtype, threads)
+        return load_local(convert_smollm2(), device, "smollm2", dtype, threads)
