@@ -95,7 +95,9 @@ def test_stop_fast_path_holds_a_running_plan(graph):
         client.executor, lambda: client.seen.planner.get("state") == "running", timeout_s=10.0
     )
     outcome = graph.run("halt")
-    assert outcome.state == "stopped" and outcome.timings_ms["done"] < 100
+    # No model, no planning: one hop each way. 300 ms leaves room for a loaded 2-core machine;
+    # a stop that waited for a model decode would take longer.
+    assert outcome.state == "stopped" and outcome.timings_ms["done"] < 300
     held = outcome.final_positions["wrist_1_joint"]
     spin_until(client.executor, lambda: False, timeout_s=0.5)
     assert graph.positions()["wrist_1_joint"] == pytest.approx(held, abs=0.01)
