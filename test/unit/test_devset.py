@@ -7,14 +7,13 @@ a few characters changed, or the same meaning in other words)."""
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import json
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from llm_fixtures import load_planner_bench
 
 from llm_mas_ros.core.errors import ConfigError, PlanError
 from llm_mas_ros.core.llm.examples import Example, load_examples
@@ -25,7 +24,6 @@ from llm_mas_ros.core.robot import RobotModel, load_robot
 from llm_mas_ros.core.rules import RulePlanner
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCH_FILE = ROOT / "benchmarks" / "planner_bench.py"
 DEVSET_FILE = ROOT / "benchmarks" / "planner_devset.jsonl"
 BANK_FILE = ROOT / "config" / "planner_examples.yaml"
 
@@ -53,16 +51,7 @@ REQUIRED_TAGS = (
 PLAN_NUMBER_RE = re.compile(r"\b(?:to|by|in) (-?\d+(?:\.\d+)?)\b")
 
 
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("planner_bench", BENCH_FILE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["planner_bench"] = module  # dataclasses look their module up while decorating
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load_bench()
+bench = load_planner_bench()
 
 
 @pytest.fixture(scope="module")
