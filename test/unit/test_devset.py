@@ -17,7 +17,7 @@ from llm_fixtures import load_planner_bench
 
 from llm_mas_ros.core.errors import ConfigError, PlanError
 from llm_mas_ros.core.llm.examples import Example, load_examples
-from llm_mas_ros.core.plan import ProposedStep
+from llm_mas_ros.core.plan import ProposedStep, Rejection
 from llm_mas_ros.core.planner import PlanningPipeline, normalize_instruction
 from llm_mas_ros.core.quantities import number_words_values, stated_numbers
 from llm_mas_ros.core.robot import RobotModel, load_robot
@@ -336,3 +336,39 @@ def test_rules_only_benchmark_runs_and_writes_its_report(tmp_path, capsys):
     assert summary["parse_rate"] == 1.0
     assert "| rules |" in (tmp_path / "planner.md").read_text()
     assert "| rules |" in capsys.readouterr().out
+
+
+def _made_up_run(cases: list[tuple[str, bool, bool, bool]]):
+    """A run of (expect, shield rejected a goal, item fully right, planned by the backend)."""
+    run = bench.BackendRun("made-up", 0.0, [])
+    for number, (expect, rejected, full, by_model) in enumerate(cases):
+        run.items.append(bench.DevItem(f"i{number}", "x", (), expect, ()))
+        rejections = (Rejection("elbow", "to 400 deg", "outside the limits"),) if rejected else ()
+        run.outcomes.append(
+            bench.Outcome("plan", "made-up", rejected=rejections, used_backend=by_model)
+        )
+        run.scores.append(bench.Score(True, full, full, full, full, full, True))
+    return run
+
+
+def test_rejection_precision_and_recall_count_only_shield_rejections():
+    run = _made_up_run(
+        [
+            ("reject", True, True, True),  # found
+            ("reject", False, False, True),  # missed
+            ("plan", True, False, True),  # a false alarm
+            ("plan", False, True, False),
+        ]
+    )
+    metrics = bench.rejection_metrics(run)
+    assert (metrics["expected"], metrics["predicted"], metrics["true_positive"]) == (2, 2, 1)
+    assert metrics["precision"] == 0.5 and metrics["recall"] == 0.5
+
+
+def test_model_planned_accuracy_leaves_the_fast_paths_out():
+    run = _made_up_run(
+        [("plan", False, True, False), ("plan", False, True, False), ("plan", False, False, True)]
+    )
+    accuracy = bench.summarise(run)["accuracy"]
+    assert accuracy["full"] == pytest.approx(2 / 3, abs=1e-4)
+    assert accuracy["full_model"] == 0.0
