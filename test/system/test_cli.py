@@ -95,6 +95,20 @@ def test_run_elbow_to_45_degrees_json_and_clean_shutdown():
     assert node_processes(env) == []
 
 
+def test_run_with_one_process_per_agent():
+    """`--agents separate` (ARCHITECTURE section 7: same code, one process per agent)."""
+    env = own_domain()
+    args = ["wrist_2 to -20 degrees and open the gripper", "--agents", "separate"]
+    result = llm_mas_ros("run", *args, "--planner", "rules", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout.strip().splitlines()[-1])
+    assert output["ok"] is True and len(output["steps"]) == 1
+    final = output["final_positions"]
+    assert final["wrist_2_joint"] == pytest.approx(math.radians(-20), abs=0.02)
+    assert final["gripper_finger_joint"] == pytest.approx(0.04, abs=0.002)
+    assert node_processes(env) == []
+
+
 def test_two_runs_at_once_each_drive_their_own_graph():
     """Started with the same environment (the session's domain, where the module graph may
     run too): each `run` must bring up and command its own sim, never the other's."""
