@@ -70,17 +70,23 @@ _TENS = {
     "ninety": 90,
 }
 _FRACTIONS = {"half": 0.5, "quarter": 0.25}
+# Words that state a number's sign: 'minus ten', 'negative 0.5 rad'.
+SIGN_WORDS = {"minus": -1, "negative": -1, "plus": 1, "positive": 1}
+_SIGN_WORD_BEFORE_RE = re.compile(rf"\b({'|'.join(SIGN_WORDS)})\s+$", re.IGNORECASE)
 _NUMBER_WORDS = set(_ONES) | set(_TENS) | {"hundred", "a", "and"} | set(_FRACTIONS)
 
 
 @dataclass(frozen=True)
 class Quantity:
-    """A number as written, its unit word (or None) and where it stood in the text."""
+    """A number as written, its unit word (or None) and where it stood in the text. `sign` is
+    the sign the text states (-1 for '-10' or 'minus 10', +1 for '+10' or 'plus 10'), 0 when
+    it states none; a '-' glued to a word or number ('wrist-1', '10-20') states none."""
 
     value: float
     unit: str | None
     start: int
     end: int
+    sign: int = 0
 
     @property
     def dimension(self) -> str | None:
@@ -115,8 +121,24 @@ def find_quantities(text: str) -> list[Quantity]:
         except ValueError:
             continue
         unit = match.group("unit")
-        found.append(Quantity(value, unit.lower() if unit else None, match.start(), match.end()))
+        found.append(
+            Quantity(
+                value,
+                unit.lower() if unit else None,
+                match.start(),
+                match.end(),
+                _stated_sign(text[: match.start()], match.group("number")),
+            )
+        )
     return found
+
+
+def _stated_sign(before: str, number: str) -> int:
+    """The sign stated for `number` (digits) that follows the text `before`."""
+    if number[0] in "+-":
+        return 0 if before[-1:].isalnum() else (-1 if number[0] == "-" else 1)
+    word = _SIGN_WORD_BEFORE_RE.search(before)
+    return SIGN_WORDS[word.group(1).lower()] if word else 0
 
 
 def _words_value(words: list[str]) -> float | None:
@@ -140,20 +162,27 @@ def _words_value(words: list[str]) -> float | None:
     return value if seen else None
 
 
-def number_words_values(text: str) -> list[float]:
-    """Numbers spelled in words: 'ninety' -> 90, 'forty-five' -> 45, 'half' -> 0.5."""
+def number_words(text: str) -> list[tuple[float, int]]:
+    """Numbers spelled in words and the sign a word before each states (as `Quantity.sign`):
+    'ninety' -> (90, 0), 'minus forty-five' -> (45, -1), 'half' -> (0.5, 0)."""
     words = re.findall(r"[a-z]+", text.lower().replace("-", " "))
-    values: list[float] = []
+    found: list[tuple[float, int]] = []
     run: list[str] = []
+    before = ""  # the word before the run
     for word in [*words, "."]:
         if word in _NUMBER_WORDS:
             run.append(word)
             continue
         value = _words_value(run)
         if value is not None:
-            values.append(value)
-        run = []
-    return values
+            found.append((value, SIGN_WORDS.get(before, 0)))
+        run, before = [], word
+    return found
+
+
+def number_words_values(text: str) -> list[float]:
+    """Numbers spelled in words: 'ninety' -> 90, 'forty-five' -> 45, 'half' -> 0.5."""
+    return [value for value, _ in number_words(text)]
 
 
 def stated_numbers(text: str) -> set[float]:

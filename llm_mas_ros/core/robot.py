@@ -20,6 +20,7 @@ from .share import resolve, share_path
 
 MOVABLE_JOINT_TYPES = ("revolute", "prismatic", "continuous")
 AGENT_KINDS = ("joint", "gripper")
+DIRECTION_LISTS = ("positive", "negative", "neutral", "zero")  # Directions' fields, in order
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,28 @@ class ControlSettings:
 
 
 @dataclass(frozen=True)
+class Directions:
+    """Words that say which way an agent moves, by the sign of its joint value: for a base
+    turning about +z, 'left' is + (REP 103, right-hand rule). A phrase may be several words
+    ('let go'). `neutral` phrases hold a direction word but state no direction ('right now',
+    'back to'): they are read before the others and mean nothing. `zero` phrases name the
+    joint's zero ('upright', 'centre'): a target of 0 whichever way the agent moves."""
+
+    positive: tuple[str, ...] = ()
+    negative: tuple[str, ...] = ()
+    neutral: tuple[str, ...] = ()
+    zero: tuple[str, ...] = ()
+
+    def signs(self) -> dict[str, int]:
+        """Each phrase and its sign: +1, -1, or 0 for a neutral one."""
+        return {
+            **dict.fromkeys(self.neutral, 0),
+            **dict.fromkeys(self.positive, 1),
+            **dict.fromkeys(self.negative, -1),
+        }
+
+
+@dataclass(frozen=True)
 class Agent:
     """One agent: a ROS node that drives one joint through its forward command controller."""
 
@@ -139,6 +162,7 @@ class Agent:
     kind: str = "joint"
     aliases: tuple[str, ...] = ()  # names people use for it: 'base', 'hand'
     words: tuple[str, ...] = ()  # other words that may point at it: 'roll', 'wave', 'left'
+    directions: Directions = Directions()  # which way 'left', 'up', 'open' move it
 
     @property
     def goal_topic(self) -> str:
@@ -218,7 +242,31 @@ def _agent_from_params(name: str, params: Mapping[str, Any], joints: Mapping[str
         kind=kind,
         aliases=tuple(P.string_list(section, "aliases", [])),
         words=tuple(P.string_list(section, "words", [])),
+        directions=_directions_from_params(name, section),
     )
+
+
+def _directions_from_params(agent: str, section: Mapping[str, Any]) -> Directions:
+    """`directions.positive / negative / neutral / zero` of one agent, each phrase in one list
+    only."""
+    lists = {key: P.string_list(section, f"directions.{key}", []) for key in DIRECTION_LISTS}
+    unknown = set(P.subtree(section, "directions")) - set(DIRECTION_LISTS)
+    if unknown:
+        raise ConfigError(
+            f"agent {agent!r}: unknown directions key(s) {sorted(unknown)} "
+            f"(known: {', '.join(DIRECTION_LISTS)})"
+        )
+    owner: dict[str, str] = {}
+    for key, phrases in lists.items():
+        for phrase in phrases:
+            words = " ".join(phrase.lower().split())
+            if not words:
+                raise ConfigError(f"agent {agent!r}: directions.{key} holds an empty phrase")
+            if owner.setdefault(words, key) != key:
+                raise ConfigError(
+                    f"agent {agent!r}: direction {phrase!r} is both {owner[words]} and {key}"
+                )
+    return Directions(*(tuple(lists[key]) for key in DIRECTION_LISTS))
 
 
 def _poses_from_params(

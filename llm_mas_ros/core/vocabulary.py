@@ -8,14 +8,21 @@ Two uses, one vocabulary:
     and `pose_aliases` of poses, and open/close words for grippers, each also matched with one
     typo ('elbwo', 'hnad'). An instruction that refers to nothing of this robot ('levitate the
     tentacle') leaves the model nothing to plan but 'none'.
+
+The same words, with the `directions` of config/robot.yaml, tell which way an instruction moves
+each agent (`Vocabulary.polarity`): the planner's direction-copy constraint.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .language import CLOSE_WORDS, OPEN_WORDS, normalize
 from .robot import RobotModel
+
+T = TypeVar("T")
 
 FUZZY_MIN_LENGTH = 4  # shorter words are matched exactly: one edit turns 'arm' into 'art'
 
@@ -67,6 +74,21 @@ class Vocabulary:
             )
             for agent in robot.agents
         }
+        self.directions = {  # agent -> direction phrase -> +1, -1 or 0 (neutral), longest first
+            agent.name: _longest_first(
+                {normalize(p): sign for p, sign in agent.directions.signs().items()}
+            )
+            for agent in robot.agents
+        }
+        pointing = {p for signs in self.directions.values() for p, sign in signs.items() if sign}
+        self._name_owners = _owners(self.names)
+        # Referring words that say no direction ('arm', 'tilt'; not 'lift'): they find a
+        # clause's agent, while a direction word alone belongs to whatever the clause is about.
+        self._pointer_owners = _owners(
+            {agent: tuple(p for p in ps if p not in pointing) for agent, ps in self.words.items()}
+        )
+        self._word_owners = _owners(self.words)
+        self.zero_words = {agent.name: _phrases(agent.directions.zero) for agent in robot.agents}
         self.pose_words = {
             pose: _phrases((pose,), robot.pose_aliases.get(pose, ())) for pose in robot.poses
         }
@@ -93,6 +115,134 @@ class Vocabulary:
         }
         return Referred(frozenset(agents), frozenset(poses))
 
+    def zeroed(self, instruction: str) -> set[str]:
+        """Agents whose zero the instruction names ('make the forearm straight')."""
+        text = normalize(instruction)
+        words = text.split()
+        return {
+            a for a, phrases in self.zero_words.items() if _mentions(text, words, phrases, False)
+        }
+
+    def polarity(self, clauses: Iterable[str]) -> dict[str, int]:
+        """+1 or -1 for each agent that the direction words of an instruction's clauses move
+        one way only ('swing the base clockwise' -> shoulder_pan: -1); an agent moved both ways
+        ('left 30, then right 30') or by no direction word is absent.
+
+        A direction word belongs to the agent of its clause it is a direction of; to the one
+        mentioned nearest to it if several are ('lower the shoulder as you raise the wrist').
+        A clause that mentions no agent ('then right by 70 degrees', 'lower it') is about the
+        agents of the clause before it. A word no agent of its clause moves by belongs to the one
+        agent it is a referring word of, if there is exactly one ('turn left': the base)."""
+        signs: dict[str, set[int]] = {}
+        agents: dict[str, int | None] = {}  # the clause's agents -> where it mentions them
+        for clause in clauses:
+            text = normalize(clause)
+            agents = self._mentioned(text) or dict.fromkeys(agents)
+            for agent, sign in self._clause_signs(text, agents):
+                signs.setdefault(agent, set()).add(sign)
+        return {agent: next(iter(s)) for agent, s in signs.items() if len(s) == 1}
+
+    def _mentioned(self, text: str) -> dict[str, int | None]:
+        """Agents a clause mentions, at the word index of their first mention: by exact name,
+        longest first ('wrist roll' is not also 'wrist'), else by a name with one typo; and by
+        referring words that say no direction."""
+        words = text.split()
+        found = [
+            (index, agent)
+            for index, phrase in _occurrences(words, self._name_owners)
+            for agent in self._name_owners[phrase]
+        ]
+        if not found:
+            found = [
+                (index, agent)
+                for index, word in enumerate(words)
+                for agent, phrases in self.names.items()
+                if any(_typo_of(word, phrase) for phrase in phrases)
+            ]
+        found += [
+            (index, agent)
+            for index, phrase in _occurrences(words, self._pointer_owners)
+            for agent in self._pointer_owners[phrase]
+        ]
+        mentioned: dict[str, int | None] = {}
+        for index, agent in sorted(found):
+            mentioned.setdefault(agent, index)
+        return mentioned
+
+    def _clause_signs(
+        self, text: str, agents: Mapping[str, int | None]
+    ) -> Iterable[tuple[str, int]]:
+        """(agent, sign) of each direction word of one clause about `agents`. Words of a name
+        are not direction words ('shoulder lift' lifts nothing)."""
+        words = text.split()
+        for index, phrase in _occurrences(words, self._name_owners):
+            words[index : index + len(phrase.split())] = [""] * len(phrase.split())
+        found = {  # agent -> word index -> its direction phrase there (neutral ones too)
+            agent: dict(_occurrences(words, phrases)) for agent, phrases in self.directions.items()
+        }
+        for agent, phrases in found.items():
+            for index, phrase in phrases.items():
+                sign = self.directions[agent][phrase]
+                understood = [a for a in agents if index in found[a]]
+                if understood:
+                    mine = agent in _nearest(understood, agents, index)
+                else:
+                    mine = self._word_owners.get(phrase) == (agent,)
+                if mine and sign:
+                    yield agent, sign
+
+
+def _longest_first(by_phrase: Mapping[str, T]) -> dict[str, T]:
+    """The mapping with its phrases in the order `_occurrences` must try them."""
+    ordered = sorted(by_phrase, key=lambda p: (-len(p.split()), -len(p), p))
+    return {phrase: by_phrase[phrase] for phrase in ordered}
+
+
+def _owners(phrases: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """phrase -> the agents it refers to, longest phrase first."""
+    owners: dict[str, tuple[str, ...]] = {}
+    for agent, agent_phrases in phrases.items():
+        for phrase in agent_phrases:
+            owners[phrase] = (*owners.get(phrase, ()), agent)
+    return _longest_first(owners)
+
+
+def _occurrences(words: list[str], phrases: Iterable[str]) -> list[tuple[int, str]]:
+    """(word index, phrase) of each phrase in `words`, in text order. Phrases are tried in the
+    order given (longest first) and a word is part of at most one occurrence: 'counter
+    clockwise' is not also 'clockwise', 'right now' is not 'right'."""
+    free = [True] * len(words)
+    found = []
+    for phrase in phrases:
+        target = phrase.split()
+        size = len(target)
+        for start in range(len(words) - size + 1):
+            if words[start : start + size] == target and all(free[start : start + size]):
+                free[start : start + size] = [False] * size
+                found.append((start, phrase))
+    return sorted(found)
+
+
+def _nearest(agents: list[str], where: Mapping[str, int | None], index: int) -> list[str]:
+    """The agents mentioned nearest to word `index`; all of them when none is mentioned in the
+    clause itself (they are the previous clause's)."""
+    distance = {a: abs(index - position) for a in agents if (position := where[a]) is not None}
+    if not distance:
+        return agents
+    best = min(distance.values())
+    return [a for a in agents if distance.get(a) == best]
+
+
+def _typo_of(word: str, phrase: str) -> bool:
+    """`word` is one-word `phrase` with one typo; short words never are ('left' is one edit
+    from 'lift')."""
+    return (
+        " " not in phrase
+        and len(phrase) >= FUZZY_MIN_LENGTH
+        and len(word) >= FUZZY_MIN_LENGTH
+        and within_one_edit(word, phrase)
+    )
+
 
 def _mentions(text: str, words: list[str], phrases: tuple[str, ...], fuzzy: bool) -> bool:
     """Whether `text` holds one of `phrases`; with `fuzzy`, one-word names also match a word one
@@ -102,11 +252,6 @@ def _mentions(text: str, words: list[str], phrases: tuple[str, ...], fuzzy: bool
     for phrase in phrases:
         if f" {phrase} " in padded:
             return True
-        if (
-            fuzzy
-            and " " not in phrase
-            and len(phrase) >= FUZZY_MIN_LENGTH
-            and any(len(w) >= FUZZY_MIN_LENGTH and within_one_edit(w, phrase) for w in words)
-        ):
+        if fuzzy and any(_typo_of(w, phrase) for w in words):
             return True
     return False

@@ -12,6 +12,7 @@ from rclpy.node import Node
 
 from ..core import params as P
 from ..core.robot import (
+    DIRECTION_LISTS,
     ControlSettings,
     RobotModel,
     load_urdf,
@@ -63,6 +64,10 @@ def _robot_specs(agent_names: list[str]) -> list[tuple[str, str, Any]]:
             (f"agents.{agent}.kind", f"'joint' or 'gripper' ({agent})", None),
             (f"agents.{agent}.aliases", f"names people use for {agent}", None),
             (f"agents.{agent}.words", f"other words that may point at {agent}", None),
+        ]
+        specs += [
+            (f"agents.{agent}.directions.{key}", f"{key} direction words of {agent}", None)
+            for key in DIRECTION_LISTS
         ]
     return specs
 

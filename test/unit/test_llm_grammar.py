@@ -297,3 +297,89 @@ def test_a_style_is_only_written_when_the_instruction_implies_it(
     for text in random_outputs(ebnf, tokenizer_info, count=40, seed=7):
         written |= {word for word in ("slowly", "gently", "quickly") if word in text.split()}
     assert written <= styles
+
+
+def accepts(info: xgr.TokenizerInfo, instruction: str, plan: str) -> bool:
+    """Whether the decoder could write `plan` for `instruction` (a real xgrammar matcher)."""
+    ebnf = PlanGrammar(robot()).for_instruction(instruction)
+    matcher = xgr.GrammarMatcher(xgr.GrammarCompiler(info, max_threads=1).compile_grammar(ebnf))
+    return matcher.accept_string(plan) and matcher.is_completed()
+
+
+@pytest.mark.parametrize(
+    ("instruction", "plan", "allowed"),
+    [
+        ("swing the base clockwise through 60 degrees", "shoulder_pan to -60 deg", True),
+        ("swing the base clockwise through 60 degrees", "shoulder_pan by -1.047 rad", True),
+        ("swing the base clockwise through 60 degrees", "shoulder_pan to 60 deg", False),
+        ("raise the upper arm by 15 degrees", "shoulder_lift by 15 deg", False),
+        ("raise the upper arm by 15 degrees", "shoulder_lift by 0 deg", False),  # no way
+        ("open the claw", "gripper open", True),
+        ("open the claw", "gripper close", False),
+        ("close the gripper by 5 mm", "gripper by -5 mm", True),
+        ("close the gripper by 5 mm", "gripper by 5 mm", False),
+        ("close the claw to 10 mm", "gripper to 10 mm", True),  # an opening, not a way
+        # explicit signs win: stated '-10' keeps its sign, in any unit
+        ("lower the shoulder to -10 degrees", "shoulder_lift to -10 deg", True),
+        ("lower the shoulder to -10 degrees", "shoulder_lift to 10 deg", False),
+        ("lower the shoulder to minus ten degrees", "shoulder_lift to -0.175 rad", True),
+        ("tilt the wrist down to negative 0.5 rad", "wrist_1 to -0.5 rad", True),
+        # both ways stated: both signs, for every number
+        (
+            "turn left by 35 degrees and then right by 70 degrees",
+            "shoulder_pan by 35 deg then shoulder_pan by -70 deg",
+            True,
+        ),
+        (
+            "turn left by 35 degrees and then right by 70 degrees",
+            "shoulder_pan by -35 deg then shoulder_pan by 70 deg",
+            True,
+        ),
+        # 0 needs the joint's zero named, or a 0 stated
+        (
+            "turn left 30 degrees, then centre the base",
+            "shoulder_pan by 30 deg then shoulder_pan to 0 deg",
+            True,
+        ),
+        ("raise the elbow from 0 by 20 degrees", "elbow to 0 deg", True),
+        ("put the shoulder back upright", "shoulder_lift to 0 deg", True),
+        ("wrist 2 by 20 degrees", "wrist_2 by -20 deg", True),  # no direction words: either
+    ],
+)
+def test_signs_follow_the_direction_words_of_the_instruction(
+    tokenizer_info, instruction, plan, allowed
+):
+    assert accepts(tokenizer_info, instruction, plan) is allowed
+
+
+def test_every_walk_moves_a_polarized_agent_its_way_only(tokenizer_info):
+    """Whatever a model writes: the base turns clockwise (-), the gripper never closes, and the
+    agents with no direction word may take either sign."""
+    instruction = (
+        "swing the base clockwise through 60 degrees, open the claw and wrist 2 to 60 deg"
+    )
+    ebnf = PlanGrammar(robot()).for_instruction(instruction)
+    signs: dict[str, set[bool]] = {}
+    for text in random_outputs(ebnf, tokenizer_info, count=150, seed=11):
+        for step in text.split(STEP_SEPARATOR):
+            for goal in step.split(", "):
+                agent, _, action = goal.partition(" ")
+                if action.startswith(("to ", "by ")):
+                    signs.setdefault(agent, set()).add(action.split()[1].startswith("-"))
+                assert goal != "gripper close", text
+    assert signs.get("shoulder_pan") == {True}
+    assert signs.get("wrist_2") == {False, True}
+
+
+def test_stated_signs_are_kept_and_glued_minus_signs_are_not_signs():
+    quantities = stated_quantities(
+        "shoulder to -10 degrees, minus five degrees, negative 0.5 rad, plus 2 mm, wrist-1 by 3"
+    )
+    assert [(q.magnitude, q.unit, q.sign) for q in quantities] == [
+        (10.0, "degrees", -1),
+        (0.5, "rad", -1),
+        (2.0, "mm", 1),
+        (1.0, None, 0),  # 'wrist-1': a name, no sign
+        (3.0, None, 0),
+        (5.0, "degrees", -1),
+    ]

@@ -5,7 +5,7 @@ import pytest
 
 from llm_mas_ros.core import params as P
 from llm_mas_ros.core.errors import ConfigError
-from llm_mas_ros.core.robot import load_urdf, parse_urdf_joints, robot_from_params
+from llm_mas_ros.core.robot import Directions, load_urdf, parse_urdf_joints, robot_from_params
 from llm_mas_ros.core.share import share_path
 
 CONTRACT_JOINTS = (
@@ -107,6 +107,11 @@ def test_mimic_joint_is_parsed_but_cannot_be_an_agent(arm):
         ({"agents.gripper.kind": "tentacle"}, "kind must be one of"),
         ({"control_rate_hz": "fast"}, "must be float"),
         ({"speed_fraction.slowly": 2.0}, "must be in"),
+        ({"agents.elbow.directions.negative": ["up", "Down"]}, "both positive and negative"),
+        ({"agents.gripper.directions.zero": ["let  go"]}, "both positive and zero"),
+        ({"agents.elbow.directions.postive": ["up"]}, "unknown directions key"),
+        ({"agents.elbow.directions.zero": [" "]}, "empty phrase"),
+        ({"agents.elbow.directions.positive": "down"}, "must be list"),
     ],
 )
 def test_bad_robot_config_is_refused_with_the_reason(arm, change, message):
@@ -161,3 +166,13 @@ def test_continuous_joints_have_no_position_limits():
         '<child link="b"/></joint></robot>'
     )
     assert joints["w"].lower == -math.inf and joints["w"].contains(1e6)
+
+
+def test_direction_words_are_per_agent_data(arm):
+    """Which way 'left' or 'open' moves an agent comes from config/robot.yaml alone."""
+    pan, gripper = arm.agent("shoulder_pan").directions, arm.agent("gripper").directions
+    assert pan.signs()["left"] == 1 and pan.signs()["clockwise"] == -1
+    assert pan.signs()["right now"] == 0  # neutral: holds 'right', states no way
+    assert "let go" in gripper.positive and "close" in gripper.negative
+    assert "straight" in arm.agent("elbow").directions.zero
+    assert arm.agent("wrist_2").directions == Directions()  # no words: never constrained

@@ -1,7 +1,11 @@
 """What an instruction refers to: the agents and poses a language model may address."""
 
+import dataclasses
+
 import pytest
 
+from llm_mas_ros.core.llm.grammar import PlanGrammar
+from llm_mas_ros.core.robot import Directions
 from llm_mas_ros.core.vocabulary import Vocabulary, within_one_edit
 
 
@@ -71,3 +75,51 @@ def test_rule_planner_names_are_exact_and_longest_first(vocabulary):
 )
 def test_one_edit_distance(a, b, close):
     assert within_one_edit(a, b) is close and within_one_edit(b, a) is close
+
+
+@pytest.mark.parametrize(
+    "instruction, polarity",
+    [
+        ("swing the base clockwise through 60 degrees", {"shoulder_pan": -1}),
+        ("lower the upper arm by 20 degrees", {"shoulder_lift": 1}),
+        ("Lift the forearm up by 45 degrees", {"elbow": -1}),  # 'lift' is the forearm's here
+        ("finally open the claw", {"gripper": 1}),
+        ("let go of the part", {"gripper": 1}),  # a phrase of two words
+        ("turn left by 35 degrees and then right by 70 degrees", {}),  # both ways: unconstrained
+        ("raise the forearm 20 degrees, then lower it by 10", {}),  # 'it': the forearm again
+        ("turn the base to 30 degrees, then clockwise by 10", {"shoulder_pan": -1}),
+        ("turn left 45 degrees", {"shoulder_pan": 1}),  # no agent named: the word's owner
+        ("roll the hand 45 degrees counterclockwise", {"wrist_3": 1}),  # not the hand's way
+        (
+            "lower the shoulder 10 degrees as you raise the wrist 10 degrees",
+            {"shoulder_lift": 1, "wrist_1": -1},  # each word to the agent nearest to it
+        ),
+        ("shoulder lift to 30 degrees", {}),  # a name's words are no direction
+        ("turn the base to 30 degrees right now", {}),  # a neutral phrase
+        ("bring the elbow back to 45 degrees", {}),  # 'back to' returns
+        ("move the elbow to 45 degrees", {}),
+    ],
+)
+def test_polarity_is_the_one_way_the_instructions_direction_words_move_an_agent(
+    arm, instruction, polarity
+):
+    assert PlanGrammar(arm).shape(instruction).polarity == polarity
+
+
+def test_polarity_comes_from_the_robot_config_not_from_code(arm):
+    """Another robot's words: a 'tentacle' that curls (+) and uncurls (-)."""
+    elbow = dataclasses.replace(
+        arm.agent("elbow"),
+        aliases=("tentacle",),
+        directions=Directions(positive=("curl",), negative=("uncurl", "let loose")),
+    )
+    vocabulary = Vocabulary(dataclasses.replace(arm, agents=(elbow,)))
+    assert vocabulary.polarity(["curl the tentacle by 10 degrees"]) == {"elbow": 1}
+    assert vocabulary.polarity(["let loose the tentacle"]) == {"elbow": -1}
+    assert vocabulary.polarity(["lower the tentacle"]) == {}  # not a word of this robot
+
+
+def test_zero_words_name_an_agents_zero(vocabulary):
+    assert "elbow" in vocabulary.zeroed("make the forearm straight")
+    assert "shoulder_pan" in vocabulary.zeroed("centre the base")
+    assert not vocabulary.zeroed("raise the upper arm by 15 degrees")

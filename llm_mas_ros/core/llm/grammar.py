@@ -11,10 +11,19 @@ unit conversions, and 0): a small model then cannot invent targets, and every ou
     action := ("to " | "by ") NUM " " UNIT [" in " NUM " s"] [" " STYLE]
             | "open" [" " STYLE] | "close" [" " STYLE] | "hold"          (open/close: grippers)
             | "wave" [" by " NUM " " UNIT] [" " COUNT " times"]
+    NUM    := "0" | ["-"] VALUE
     UNIT   := deg | rad (revolute joints), mm | cm | m (prismatic joints)
 
 Per instruction, the bounds 5 and 6 shrink to what the instruction's own structure allows
-(`step_bound`, `goal_bound`), and NUM to the numbers it states (`AllowedNumbers`).
+(`step_bound`, `goal_bound`), VALUE to the numbers it states (`AllowedNumbers`), and the sign
+to the direction it states: an agent that the instruction's direction words move one way only
+(`Vocabulary.polarity`, from `directions` in config/robot.yaml) gets its own action rule whose
+moves write that sign, "-" VALUE or VALUE (a number stated with a sign keeps that sign), and a
+gripper told only to open cannot write "close" (nor one told to close "open"). A move one way is
+not a move to or by 0: such an agent writes "0" only when the instruction states 0 or names the
+joint's zero ('upright', 'centre': `directions.zero`), or states no other number; otherwise a
+model that wanted the other sign would write "0" rather than the forced "-". A gripper's "to N"
+is an opening, not a direction: it keeps the unsigned rule.
 
 The instruction is untrusted: no text of it ever reaches the grammar. Numbers are parsed from it
 and re-formatted here (digits and one '.'), and names come from the robot's configuration.
@@ -29,7 +38,14 @@ from dataclasses import dataclass, field
 
 from ..errors import ConfigError
 from ..language import MAX_DURATION_S, MAX_WAVES, STYLE_WORDS, normalize
-from ..quantities import UNITS, find_quantities, format_number, number_words_values, stated_numbers
+from ..quantities import (
+    SIGN_WORDS,
+    UNITS,
+    find_quantities,
+    format_number,
+    number_words,
+    number_words_values,
+)
 from ..robot import Agent, RobotModel
 from ..rules import GOAL_SPLIT_RE, STEP_SPLIT_RE
 from ..vocabulary import Vocabulary
@@ -62,12 +78,20 @@ _REPEAT_RE = re.compile(r"\b(?:twice|again|repeat|repeatedly|two times|back)\b")
 _GLUE_WORDS = frozenset({"a", "an", "and", "of"})  # 'a quarter of a radian', 'one and a half'
 
 
+# Which way an agent moves: its sign (+1, -1; 0 either way) and whether it may write 0.
+Way = tuple[int, bool]
+UNPOLARIZED: Way = (0, True)
+WAYS: tuple[Way, ...] = (UNPOLARIZED, (1, True), (1, False), (-1, True), (-1, False))
+
+
 @dataclass(frozen=True)
 class StatedQuantity:
-    """A magnitude the instruction states and its unit word (None when it names none)."""
+    """A magnitude the instruction states, its unit word (None when it names none) and the
+    sign it states (-1 'minus ten', +1 '+10', 0 none: see `Quantity.sign`)."""
 
     magnitude: float
     unit: str | None
+    sign: int = 0
 
     @property
     def dimension(self) -> str | None:
@@ -91,7 +115,8 @@ def _worded_quantities(text: str) -> list[StatedQuantity]:
             start -= 1
         values = number_words_values(" ".join(words[start:index]))
         if len(values) == 1:
-            found.append(StatedQuantity(abs(values[0]), word))
+            sign = SIGN_WORDS.get(words[start - 1], 0) if start > 0 else 0
+            found.append(StatedQuantity(abs(values[0]), word, sign))
     return found
 
 
@@ -101,11 +126,15 @@ def stated_quantities(instruction: str) -> list[StatedQuantity]:
     Magnitudes come from `core.quantities` (digits and number words), so the planner and the
     agent language agree on what a number is; a magnitude stated with no unit is kept unit-less
     (it then means degrees or millimetres, as in the agent language)."""
-    quantities = [StatedQuantity(abs(q.value), q.unit) for q in find_quantities(instruction)]
+    quantities = [
+        StatedQuantity(abs(q.value), q.unit, q.sign) for q in find_quantities(instruction)
+    ]
     quantities += _worded_quantities(instruction)
-    seen = {q.magnitude for q in quantities}
+    seen = {(q.magnitude, q.sign) for q in quantities}
     quantities += [
-        StatedQuantity(m, None) for m in sorted(stated_numbers(instruction)) if m not in seen
+        StatedQuantity(m, None, sign)
+        for m, sign in sorted({(abs(v), sign) for v, sign in number_words(instruction)})
+        if (m, sign) not in seen
     ]
     kept = [
         q
@@ -127,16 +156,17 @@ def _number_text(value: float, decimals: int) -> str | None:
 
 @dataclass(frozen=True)
 class AllowedNumbers:
-    """The non-zero magnitudes a plan may write, per plan unit, and the durations (s)."""
+    """The non-zero magnitudes a plan may write, per plan unit, each with the signs the
+    instruction states it with (0: none, -1, +1); and the durations (s)."""
 
-    by_unit: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    by_unit: Mapping[str, Mapping[str, frozenset[int]]] = field(default_factory=dict)
     durations: tuple[str, ...] = ()
 
     @classmethod
     def from_instruction(cls, instruction: str) -> AllowedNumbers:
         """Stated magnitudes in their own unit plus their conversions to the other units of
         the same dimension (45 deg -> 0.785 rad; 2 cm -> 20 mm, 0.02 m); durations in s."""
-        by_unit: dict[str, dict[str, None]] = {
+        by_unit: dict[str, dict[str, frozenset[int]]] = {
             unit: {} for units in PLAN_UNITS.values() for unit in units
         }
         durations: dict[str, None] = {}
@@ -157,11 +187,28 @@ class AllowedNumbers:
                     stated = plan_unit == unit
                     text = _number_text(value, STATED_DECIMALS if stated else decimals)
                     if text:
-                        by_unit[plan_unit][text] = None
-        return cls({u: tuple(v) for u, v in by_unit.items()}, tuple(durations))
+                        signs = by_unit[plan_unit].get(text, frozenset())
+                        by_unit[plan_unit][text] = signs | {quantity.sign}
+        return cls(by_unit, tuple(durations))
 
     def values(self, unit: str) -> tuple[str, ...]:
-        return self.by_unit.get(unit, ())
+        return tuple(self.by_unit.get(unit, ()))
+
+    def rule(self, unit: str, way: Way = UNPOLARIZED) -> str:
+        """The alternatives of a number in `unit` for an agent moving `way`: each value with
+        the signs it may take, and 0 if allowed (or if there is no other number). Unpolarized:
+        either sign. Polarized (+1/-1): that sign, except that a value stated with a sign may
+        take the sign it was stated with."""
+        polarity, zero = way
+        groups: dict[str, list[str]] = {'"-"? ': [], '"-" ': [], "": []}
+        for text, stated in self.by_unit.get(unit, {}).items():
+            signs = {sign or polarity for sign in stated} if polarity else {1, -1}
+            prefix = '"-"? ' if len(signs) > 1 else '"-" ' if -1 in signs else ""
+            groups[prefix].append(text)
+        alternatives = [
+            f"{prefix}({_alternatives(texts)})" for prefix, texts in groups.items() if texts
+        ]
+        return " | ".join(['"0"', *alternatives] if zero or not alternatives else alternatives)
 
 
 def _clauses(text: str) -> list[str]:
@@ -209,6 +256,9 @@ class PlanShape:
     agents: frozenset[str] | None = None
     poses: frozenset[str] | None = None
     styles: frozenset[str] | None = None  # style words the instruction implies (None: all)
+    # +1 / -1 for agents the instruction moves one way only (Vocabulary.polarity)
+    polarity: Mapping[str, int] = field(default_factory=dict, hash=False)
+    zero: frozenset[str] = frozenset()  # of those, the ones that may still write 0
 
     @property
     def addresses_nothing(self) -> bool:
@@ -243,10 +293,24 @@ def _dimension(agent: Agent) -> str:
     return "length" if agent.joint.kind == "prismatic" else "angle"
 
 
+def _suffix(way: Way) -> str:
+    """How rule names tell ways apart: act_angle, act_angle_neg, act_angle_neg_zero, ..."""
+    sign, zero = way
+    if not sign:
+        return ""
+    return ("_pos" if sign > 0 else "_neg") + ("_zero" if zero else "")
+
+
+def _action_name(agent: Agent, way: Way) -> str:
+    kind = "_gripper" if agent.kind == "gripper" else ""
+    return f"act_{_dimension(agent)}{kind}{_suffix(way)}"
+
+
 class PlanGrammar:
     """The plan grammar of one robot. The robot's rules are built once (per variant: timed moves
-    or not, goals per step); an instruction adds its number rules and bounds, and compiling the
-    whole grammar per instruction stays in the 10 ms range."""
+    or not, styled or not, goals per step, each kind of agent unpolarized or moved one way); an
+    instruction picks its agents' variants and adds its number rules and bounds, and compiling
+    the whole grammar per instruction stays in the 10 ms range."""
 
     def __init__(self, robot: RobotModel) -> None:
         _check_names("agent", robot.agent_names)
@@ -255,8 +319,8 @@ class PlanGrammar:
         self.styles = tuple(
             style for style in robot.control.speed_fraction if STYLE_WORDS.get(style) == style
         )
-        self._action_rules = {
-            (timed, styled): self._build_action_rules(timed, styled)
+        self._actions = {
+            (timed, styled): self._build_actions(timed, styled)
             for timed in (False, True)
             for styled in (False, True)
         }
@@ -267,21 +331,42 @@ class PlanGrammar:
     def _style(styled: bool) -> str:
         return ' (" " style)?' if styled else ""
 
-    def _build_action_rules(self, timed: bool, styled: bool) -> str:
+    def _build_actions(self, timed: bool, styled: bool) -> dict[str, str]:
+        """Every action rule of this robot by name: one per kind of agent and way."""
+        actions: dict[str, str] = {}
+        for agent in self.robot.agents:
+            for way in WAYS:
+                name = _action_name(agent, way)
+                if name not in actions:
+                    actions[name] = _action_rule(agent, name, self._style(styled), timed, way)
+        return actions
+
+    def _action_rules(self, timed: bool, styled: bool, ways: Mapping[str, Way]) -> str:
+        """What each agent may do, moving the way `ways` says; the quantities they write."""
         rules = []
         if self.robot.poses:
             rules.append(f"pose ::= {_alternatives(self.robot.poses)}")
         for dimension, units in PLAN_UNITS.items():
-            quantities = " | ".join(f'num_{unit} " {unit}"' for unit in units)
-            rules.append(f"q_{dimension} ::= {quantities}")
+            for way in _used(ways):
+                quantities = " | ".join(f'num_{unit}{_suffix(way)} " {unit}"' for unit in units)
+                rules.append(f"q_{dimension}{_suffix(way)} ::= {quantities}")
         rules.append(f"count ::= [1-{MAX_WAVE_COUNT}]")
         actions: dict[str, str] = {}
         for index, agent in enumerate(self.robot.agents):
-            name = f"act_{_dimension(agent)}" + ("_gripper" if agent.kind == "gripper" else "")
-            actions.setdefault(name, _action_rule(agent, name, self._style(styled), timed))
+            name = _action_name(agent, ways[agent.name])
+            actions[name] = self._actions[timed, styled][name]
             rules.append(f'agent_{index} ::= {_literal(agent.name)} " " {name}')
         rules.extend(actions.values())
         return "\n".join(rules)
+
+    def _ways(self, shape: PlanShape) -> dict[str, Way]:
+        """Each agent's way: its polarity, and 0 allowed unless it is polarized and the
+        instruction neither states 0 nor names the agent's zero."""
+        ways: dict[str, Way] = {}
+        for agent in self.robot.agent_names:
+            sign = shape.polarity.get(agent, 0)
+            ways[agent] = (sign, not sign or agent in shape.zero)
+        return ways
 
     def _goals(self, allowed: frozenset[str], styled: bool) -> list[tuple[str, int]]:
         """Each allowed goal's rule text and the agents it moves, as a bit set over agent
@@ -346,8 +431,9 @@ class PlanGrammar:
         return self._step_rules[key]
 
     def shape(self, instruction: str) -> PlanShape:
-        """The bounds of one instruction's plan: its structure, what it refers to, and the
-        style words it implies (like numbers, a style is only written when asked for)."""
+        """The bounds of one instruction's plan: its structure, what it refers to, the style
+        words it implies (like numbers, a style is only written when asked for), and the way
+        it moves each agent (see the module docstring)."""
         text = f" {normalize(instruction)} "
         named = sum(
             1
@@ -356,12 +442,17 @@ class PlanGrammar:
         )
         referred = self.vocabulary.referred(instruction)
         implied = {STYLE_WORDS[word] for word in text.split() if word in STYLE_WORDS}
+        polarity = self.vocabulary.polarity(_clauses(instruction.lower()))
+        states_zero = any(q.magnitude == 0 for q in stated_quantities(instruction))
+        zero = set(polarity) if states_zero else self.vocabulary.zeroed(instruction)
         return PlanShape(
             step_bound(instruction),
             goal_bound(instruction, named),
             referred.agents,
             referred.poses,
             frozenset(implied & set(self.styles)),
+            polarity,
+            frozenset(zero & set(polarity)),
         )
 
     def ebnf(self, numbers: AllowedNumbers, shape: PlanShape = PlanShape()) -> str:
@@ -373,18 +464,18 @@ class PlanGrammar:
         if shape.addresses_nothing:  # nothing of this robot is referred to: nothing to do
             return f'root ::= "{NONE_PLAN}"\n'
         styles = [s for s in self.styles if shape.styles is None or s in shape.styles]
+        ways = self._ways(shape)
         rules = [
             f'root ::= "{NONE_PLAN}" | step{steps}',
             self._steps(goals, self._allowed(shape), bool(styles)),
-            self._action_rules[timed, bool(styles)],
+            self._action_rules(timed, bool(styles), ways),
         ]
         if styles:  # only the style words the instruction implies: a model cannot add one
             rules.append(f"style ::= {_alternatives(styles)}")
         for units in PLAN_UNITS.values():
             for unit in units:
-                values = numbers.values(unit)
-                signed = f' | "-"? ({_alternatives(values)})' if values else ""
-                rules.append(f'num_{unit} ::= "0"{signed}')
+                for way in _used(ways):
+                    rules.append(f"num_{unit}{_suffix(way)} ::= {numbers.rule(unit, way)}")
         if timed:
             rules.append(f'duration ::= " in " ({_alternatives(numbers.durations)}) " s"')
         return "\n".join(rules) + "\n"
@@ -395,15 +486,24 @@ class PlanGrammar:
         return self.ebnf(AllowedNumbers.from_instruction(instruction), self.shape(instruction))
 
 
-def _action_rule(agent: Agent, name: str, style: str, timed: bool) -> str:
-    """What one kind of agent can do; the skills of the agent language (core.language)."""
+def _used(ways: Mapping[str, Way]) -> list[Way]:
+    """The ways whose number rules a grammar needs: the unpolarized one always (waves, a
+    gripper's 'to')."""
+    return [way for way in WAYS if way == UNPOLARIZED or way in ways.values()]
+
+
+def _action_rule(agent: Agent, name: str, style: str, timed: bool, way: Way) -> str:
+    """What one kind of agent can do, moving `way`; the skills of the agent language
+    (core.language). A wave swings both ways whatever its amplitude's sign."""
+    sign = way[0]
     quantity = f"q_{_dimension(agent)}"
+    signed = quantity + _suffix(way)
     duration = " duration?" if timed else ""
-    moves = [
-        f'("to " | "by ") {quantity}{duration}{style}',
-        '"hold"',
-        f'"wave" (" by " {quantity})? (" " count " times")?',
-    ]
-    if agent.kind == "gripper":
-        moves[1:1] = [f'"open"{style}', f'"close"{style}']
+    if agent.kind == "gripper":  # 'to N' is an opening (>= 0), never a direction
+        moves = [f'"to " {quantity}{duration}{style}', f'"by " {signed}{duration}{style}']
+        skills = (("open", 1), ("close", -1))  # and the way each moves the fingers
+        moves += [f'"{skill}"{style}' for skill, opens in skills if sign != -opens]
+    else:
+        moves = [f'("to " | "by ") {signed}{duration}{style}']
+    moves += ['"hold"', f'"wave" (" by " {quantity})? (" " count " times")?']
     return f"{name} ::= {' | '.join(moves)}"
