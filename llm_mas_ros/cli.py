@@ -127,9 +127,12 @@ def _ros() -> Iterator[None]:
     os.environ.update(dds_environment())
     import rclpy
     from rclpy.impl.implementation_singleton import rclpy_implementation
+    from rclpy.signals import SignalHandlerOptions
 
     try:
-        rclpy.init(args=[])
+        # Ctrl-C stays a plain KeyboardInterrupt: rclpy's handler would shut the context down
+        # under a spinning executor and surface as an error instead.
+        rclpy.init(args=[], signal_handler_options=SignalHandlerOptions.NO)
     except rclpy_implementation.RCLError as error:  # e.g. ROS_DOMAIN_ID=abc
         raise ConfigError(f"cannot start ROS 2: {_one_line(error)}") from error
     try:

@@ -45,8 +45,11 @@ class NodeSpec:
             args += ["-r", f"__node:={self.name}"]
         for file in self.parameter_files:
             args += ["--params-file", file]
+        # Scoped to the node when it is named: an unscoped `-p` joins the '/**' parameters,
+        # and a node's own section of a parameter file (planner.yaml) takes precedence over those.
+        scope = f"{self.name}:" if self.name else ""
         for key, value in self.parameters.items():
-            args += ["-p", f"{key}:={_yaml_value(value)}"]
+            args += ["-p", f"{scope}{key}:={_yaml_value(value)}"]
         for source, target in self.remappings:
             args += ["-r", f"{source}:={target}"]
         return args

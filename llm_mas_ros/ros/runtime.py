@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -16,6 +17,7 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 
 from ..core.errors import LlmMasError
 from ..core.processes import LAUNCHER_ENV
@@ -51,12 +53,22 @@ def make_executor() -> EventsExecutor:
     return EventsExecutor()
 
 
-def spin(executor: EventsExecutor, period_s: float = 0.5) -> None:
-    """Spin until rclpy shuts down. A spin_once loop, because EventsExecutor.spin() of the
-    kilted rclpy 9.1.2 wheel delivers no callbacks and burns a core (measured here: 0 of 1500
-    messages, 54% CPU); spin_once delivers them all at 5% CPU."""
-    while rclpy.ok():
+def spin(executor: EventsExecutor, stop: threading.Event, period_s: float = 0.5) -> None:
+    """Spin until `stop` is set or rclpy shuts down. A spin_once loop, because
+    EventsExecutor.spin() of the kilted rclpy 9.1.2 wheel delivers no callbacks and burns a core
+    (measured here: 0 of 1500 messages, 54% CPU); spin_once delivers them all at 5% CPU."""
+    while rclpy.ok() and not stop.is_set():
         executor.spin_once(timeout_sec=period_s)
+
+
+def stop_on_signals() -> threading.Event:
+    """SIGINT (Ctrl-C, `ros2 launch` shutdown) and SIGTERM end the spin loop between two
+    callbacks. rclpy's own handlers would raise KeyboardInterrupt inside whichever callback is
+    running (a physics step, a publish) and log it as a FATAL callback exception."""
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    return stop
 
 
 def run_nodes(build: Callable[[], Sequence[Node]], args: Sequence[str] | None = None) -> int:
@@ -66,14 +78,17 @@ def run_nodes(build: Callable[[], Sequence[Node]], args: Sequence[str] | None = 
     """
     die_with_launcher()
     reduce_timer_slack()
-    rclpy.init(args=list(args) if args is not None else sys.argv)
+    rclpy.init(
+        args=list(args) if args is not None else sys.argv,
+        signal_handler_options=SignalHandlerOptions.NO,  # see stop_on_signals
+    )
     nodes: Sequence[Node] = ()
     try:
-        nodes = build()
+        nodes = build()  # a Ctrl-C while building (a model loading) is a KeyboardInterrupt
         executor = make_executor()
         for node in nodes:
             executor.add_node(node)
-        spin(executor)
+        spin(executor, stop_on_signals())
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except LlmMasError as error:

@@ -55,10 +55,10 @@ def wait_until_gone(env: dict[str, str], timeout_s: float = 20.0) -> list[int]:
     return left
 
 
-def start_up(env: dict[str, str], *args: str) -> subprocess.Popen:
+def start_up(env: dict[str, str], *args: str, stderr=subprocess.DEVNULL) -> subprocess.Popen:
     """`llm-mas-ros up`, returned once it says it is ready."""
     up = subprocess.Popen(
-        [*CLI, "up", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+        [*CLI, "up", *args], stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
     )
     selector = selectors.DefaultSelector()
     selector.register(up.stdout, selectors.EVENT_READ)
@@ -107,6 +107,17 @@ def test_run_with_one_process_per_agent():
     assert final["wrist_2_joint"] == pytest.approx(math.radians(-20), abs=0.02)
     assert final["gripper_finger_joint"] == pytest.approx(0.04, abs=0.002)
     assert node_processes(env) == []
+
+
+def test_run_planner_option_reaches_the_planner_node():
+    """`--planner rules` must outrank planner.yaml's own section in the planner process: the
+    rules cannot read this free-form instruction, the embedded model could."""
+    instruction = "could you open your hand and then swing the base round to ninety degrees"
+    result = llm_mas_ros("run", instruction, "--planner", "rules", "--json")
+    assert result.returncode == 1, result.stdout
+    output = json.loads(result.stdout.strip().splitlines()[-1])
+    assert output["ok"] is False and "does not understand" in output["reason"]
+    assert all(abs(value) < 0.002 for value in output["final_positions"].values())
 
 
 def test_two_runs_at_once_each_drive_their_own_graph():
@@ -221,18 +232,23 @@ def test_say_without_a_system_explains_itself():
     assert result.returncode == 1 and "did not become ready" in result.stderr
 
 
-def test_up_then_say_then_ctrl_c_leaves_nothing_behind():
+def test_up_then_say_then_ctrl_c_leaves_nothing_behind(tmp_path):
     env = own_domain()
-    up = start_up(env)
-    try:
-        said = llm_mas_ros("say", "gripper open", "--json", env=env)
-        assert said.returncode == 0 and json.loads(said.stdout)["ok"] is True
-        up.send_signal(signal.SIGINT)
-        assert up.wait(timeout=30) == 0
-    finally:
-        if up.poll() is None:
-            up.kill()
+    log = tmp_path / "up.log"  # the nodes' output: `up` passes it through
+    with log.open("w") as stderr:
+        up = start_up(env, stderr=stderr)
+        try:
+            said = llm_mas_ros("say", "gripper open", "--json", env=env)
+            assert said.returncode == 0 and json.loads(said.stdout)["ok"] is True
+            up.send_signal(signal.SIGINT)
+            assert up.wait(timeout=30) == 0
+        finally:
+            if up.poll() is None:
+                up.kill()
     assert node_processes(env) == []
+    output = log.read_text()
+    # Ctrl-C ends every node between callbacks: nothing is interrupted mid-callback.
+    assert "FATAL" not in output and "Traceback" not in output, output[-2000:]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGHUP], ids=["SIGKILL", "SIGHUP"])

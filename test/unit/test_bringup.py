@@ -34,7 +34,8 @@ def test_planner_backend_override_and_remappings_are_passed():
     assert spec.parameters == {"backend": "smollm2"}
     args = spec.ros_arguments()
     assert args[:3] == ["--ros-args", "-r", "__node:=planner"]
-    assert args[args.index("-p") : args.index("-p") + 2] == ["-p", "backend:=smollm2"]
+    # Scoped to the node: planner.yaml's own 'planner' section would outrank an unscoped -p.
+    assert args[args.index("-p") : args.index("-p") + 2] == ["-p", "planner:backend:=smollm2"]
     assert "joint_states:=/arm/js" in args
 
 
@@ -58,13 +59,13 @@ def test_ros_arguments_quote_yaml_values():
         "-r",
         "__node:=n",
         "-p",
-        "s:='a b'",
+        "n:s:='a b'",
         "-p",
-        "e:=''",
+        "n:e:=''",
         "-p",
-        "l:=[a,b]",
+        "n:l:=[a,b]",
         "-p",
-        "t:=true",
+        "n:t:=true",
     ]
 
 
