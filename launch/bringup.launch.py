@@ -43,7 +43,8 @@ def _nodes(context):
             package="llm_mas_ros",
             executable=spec.executable,
             name=spec.name,
-            parameters=[*spec.parameter_files, dict(spec.parameters)],
+            parameters=list(spec.parameter_files),
+            ros_arguments=spec.parameter_arguments(),  # overrides, scoped to the node
             remappings=list(spec.remappings),
             output="screen",
         )

@@ -45,14 +45,22 @@ class NodeSpec:
             args += ["-r", f"__node:={self.name}"]
         for file in self.parameter_files:
             args += ["--params-file", file]
-        # Scoped to the node when it is named: an unscoped `-p` joins the '/**' parameters,
-        # and a node's own section of a parameter file (planner.yaml) takes precedence over those.
-        scope = f"{self.name}:" if self.name else ""
-        for key, value in self.parameters.items():
-            args += ["-p", f"{scope}{key}:={_yaml_value(value)}"]
+        args += self.parameter_arguments()
         for source, target in self.remappings:
             args += ["-r", f"{source}:={target}"]
         return args
+
+    def parameter_arguments(self) -> list[str]:
+        """`-p` arguments for `parameters`, which override the parameter files. Scoped to the
+        node when it is named: an unscoped `-p` (or a launch_ros parameter dict, written under
+        '/**') joins the '/**' parameters, over which a node's own section of a parameter file
+        (planner.yaml's `planner:`) takes precedence."""
+        scope = f"{self.name}:" if self.name else ""
+        return [
+            arg
+            for key, value in self.parameters.items()
+            for arg in ("-p", f"{scope}{key}:={_yaml_value(value)}")
+        ]
 
 
 def _yaml_value(value: Any) -> str:
