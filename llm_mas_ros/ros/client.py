@@ -55,7 +55,11 @@ class Outcome:
             ok=self.ok,
             state=self.state,
             reason=self.reason,
-            final_positions={k: round(v, 5) for k, v in self.final_positions.items()},
+            # null, not NaN (which is no JSON), for a joint no state was heard of
+            final_positions={
+                k: round(v, 5) if math.isfinite(v) else None
+                for k, v in self.final_positions.items()
+            },
             timings_ms=self.timings_ms,
         )
         return result
@@ -119,10 +123,13 @@ class GraphClient:
             return (
                 self.seen.planner.get("ready") == "true"
                 and self.instructions.get_subscription_count() > 0
+                and self._heard_every_joint()  # or final positions could be unknown
             )
 
         if not spin_until(self.executor, ready, timeout_s):
             detail = self.seen.planner_message or "no planner status on /diagnostics"
+            if not self._heard_every_joint():
+                detail += f"; no complete {topics.JOINT_STATES} heard"
             raise GraphError(f"the system did not become ready within {timeout_s:g} s ({detail})")
         if death:
             raise GraphError(death[0])
@@ -169,6 +176,9 @@ class GraphClient:
             self.fresh_positions(),
             self._timings(values, sent_at),
         )
+
+    def _heard_every_joint(self) -> bool:
+        return all(joint in self.seen.positions for joint in self.robot.joint_names)
 
     def fresh_positions(self, timeout_s: float = 1.0) -> dict[str, float]:
         """Joint -> position (rad or m) from a joint state received after this call."""
