@@ -358,6 +358,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _show_progress()
     for stop in STOP_SIGNALS:  # SystemExit unwinds the with-blocks: started processes stop
         signal.signal(stop, lambda *_: sys.exit(EXIT_FAILED))
+    # Ctrl-C is a KeyboardInterrupt even when started with SIGINT ignored (a shell's background
+    # job, nohup): Python then installs no handler of its own, and `up` could not be stopped.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return args.run(args)
     except LlmMasError as error:

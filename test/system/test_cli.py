@@ -55,10 +55,13 @@ def wait_until_gone(env: dict[str, str], timeout_s: float = 20.0) -> list[int]:
     return left
 
 
-def start_up(env: dict[str, str], *args: str, stderr=subprocess.DEVNULL) -> subprocess.Popen:
-    """`llm-mas-ros up`, returned once it says it is ready."""
+def start_up(
+    env: dict[str, str], *args: str, stderr=subprocess.DEVNULL, prefix: tuple[str, ...] = ()
+) -> subprocess.Popen:
+    """`llm-mas-ros up` (after `prefix`, a command that execs it), returned once it says it
+    is ready."""
     up = subprocess.Popen(
-        [*CLI, "up", *args], stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
+        [*prefix, *CLI, "up", *args], stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
     )
     selector = selectors.DefaultSelector()
     selector.register(up.stdout, selectors.EVENT_READ)
@@ -249,6 +252,20 @@ def test_up_then_say_then_ctrl_c_leaves_nothing_behind(tmp_path):
     output = log.read_text()
     # Ctrl-C ends every node between callbacks: nothing is interrupted mid-callback.
     assert "FATAL" not in output and "Traceback" not in output, output[-2000:]
+
+
+def test_ctrl_c_stops_up_even_when_started_with_sigint_ignored():
+    """A shell's background job (`up &`, nohup) starts with SIGINT ignored; Ctrl-C / SIGINT
+    must still stop `up` and its nodes."""
+    env = own_domain()
+    up = start_up(env, "--planner", "rules", prefix=("sh", "-c", 'trap "" INT; exec "$@"', "sh"))
+    try:
+        up.send_signal(signal.SIGINT)
+        assert up.wait(timeout=30) == 0
+    finally:
+        if up.poll() is None:
+            up.kill()
+    assert wait_until_gone(env) == []
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGHUP], ids=["SIGKILL", "SIGHUP"])
