@@ -67,7 +67,7 @@ def threads_beside_control_loops() -> int:
     the simulator: all CPUs but one, at least one (0 when OMP_NUM_THREADS / MKL_NUM_THREADS
     decide). torch's threads spin while they wait for each other, so a thread count that
     leaves no core for the busy processes is slower: with the whole graph up on 2 cores, a
-    free-form instruction's first step took a median 646 ms on 1 thread vs 734 ms on 2
+    free-form instruction's first step took a median 385 ms on 1 thread vs 536 ms on 2
     (benchmarks/planner_threads_bench.py); the model alone is faster on 2."""
     if _threads_set_by_environment():
         return 0
