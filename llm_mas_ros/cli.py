@@ -236,12 +236,12 @@ def cmd_up(args: argparse.Namespace) -> int:
         _ros(),
         _ready_client(robot, args.ready_timeout, alive) as client,
     ):
-        print(
-            'llm-mas-ros: ready. In another terminal: llm-mas-ros say "go to ready"; '
-            "Ctrl-C stops everything.",
-            flush=True,
-        )
-        try:
+        try:  # from the moment it says so, Ctrl-C is how `up` is meant to end: exit 0
+            print(
+                'llm-mas-ros: ready. In another terminal: llm-mas-ros say "go to ready"; '
+                "Ctrl-C stops everything.",
+                flush=True,
+            )
             spin_until(client.executor, lambda: alive() is not None, float("inf"), step_s=0.5)
         except KeyboardInterrupt:
             return 0
