@@ -1,5 +1,6 @@
 """The `llm-mas-ros` command as a person uses it: exit codes, JSON, no orphan processes."""
 
+import contextlib
 import json
 import math
 import os
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,18 +50,30 @@ def node_processes(env: dict[str, str]) -> list[int]:
 
 
 def wait_until_gone(env: dict[str, str], timeout_s: float = 20.0) -> list[int]:
-    """Poll /proc until no node process of `env` is left, or the deadline; returns those left."""
+    """Wait until every node process of `env` has exited, or the deadline; returns those left.
+    A pidfd turns readable when its process exits: an event, for processes that are not ours
+    to wait() for."""
+    selector = selectors.DefaultSelector()
+    for pid in node_processes(env):
+        with contextlib.suppress(ProcessLookupError):  # already gone
+            selector.register(os.pidfd_open(pid), selectors.EVENT_READ, pid)
     deadline = time.monotonic() + timeout_s
-    while (left := node_processes(env)) and time.monotonic() < deadline:
-        time.sleep(0.1)  # polling a process table, not synchronising on an event
+    while selector.get_map() and (remaining := deadline - time.monotonic()) > 0:
+        for key, _ in selector.select(timeout=remaining):
+            selector.unregister(key.fd)
+            os.close(key.fd)
+    left = [key.data for key in selector.get_map().values()]
+    for fd in list(selector.get_map()):
+        os.close(fd)
     return left
 
 
-def start_up(
+@contextlib.contextmanager
+def running_up(
     env: dict[str, str], *args: str, stderr=subprocess.DEVNULL, prefix: tuple[str, ...] = ()
-) -> subprocess.Popen:
-    """`llm-mas-ros up` (after `prefix`, a command that execs it), returned once it says it
-    is ready."""
+) -> Iterator[subprocess.Popen]:
+    """`llm-mas-ros up` (after `prefix`, a command that execs it), yielded once it says it is
+    ready, and killed on the way out if the test left it running."""
     up = subprocess.Popen(
         [*prefix, *CLI, "up", *args], stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
     )
@@ -72,10 +86,13 @@ def start_up(
             ready = "llm-mas-ros: ready" in line
             if not line and up.poll() is not None:
                 break
-    if not ready:
-        up.kill()
-        pytest.fail("up never said it was ready")
-    return up
+    try:
+        if not ready:
+            pytest.fail("up never said it was ready")
+        yield up
+    finally:
+        if up.poll() is None:
+            up.kill()
 
 
 def test_run_elbow_to_45_degrees_json_and_clean_shutdown():
@@ -238,16 +255,11 @@ def test_say_without_a_system_explains_itself():
 def test_up_then_say_then_ctrl_c_leaves_nothing_behind(tmp_path):
     env = own_domain()
     log = tmp_path / "up.log"  # the nodes' output: `up` passes it through
-    with log.open("w") as stderr:
-        up = start_up(env, stderr=stderr)
-        try:
-            said = llm_mas_ros("say", "gripper open", "--json", env=env)
-            assert said.returncode == 0 and json.loads(said.stdout)["ok"] is True
-            up.send_signal(signal.SIGINT)
-            assert up.wait(timeout=30) == 0
-        finally:
-            if up.poll() is None:
-                up.kill()
+    with log.open("w") as stderr, running_up(env, stderr=stderr) as up:
+        said = llm_mas_ros("say", "gripper open", "--json", env=env)
+        assert said.returncode == 0 and json.loads(said.stdout)["ok"] is True
+        up.send_signal(signal.SIGINT)
+        assert up.wait(timeout=30) == 0
     assert node_processes(env) == []
     output = log.read_text()
     # Ctrl-C ends every node between callbacks: nothing is interrupted mid-callback.
@@ -258,13 +270,10 @@ def test_ctrl_c_stops_up_even_when_started_with_sigint_ignored():
     """A shell's background job (`up &`, nohup) starts with SIGINT ignored; Ctrl-C / SIGINT
     must still stop `up` and its nodes."""
     env = own_domain()
-    up = start_up(env, "--planner", "rules", prefix=("sh", "-c", 'trap "" INT; exec "$@"', "sh"))
-    try:
+    ignoring_sigint = ("sh", "-c", 'trap "" INT; exec "$@"', "sh")
+    with running_up(env, "--planner", "rules", prefix=ignoring_sigint) as up:
         up.send_signal(signal.SIGINT)
         assert up.wait(timeout=30) == 0
-    finally:
-        if up.poll() is None:
-            up.kill()
     assert wait_until_gone(env) == []
 
 
@@ -273,15 +282,11 @@ def test_the_nodes_stop_when_up_is_killed_or_its_terminal_closes(sig):
     """SIGHUP: `up` stops its nodes as on Ctrl-C. SIGKILL: `up` can do nothing, and its nodes,
     each in a session of its own, would live on under pid 1; they stop with it instead."""
     env = own_domain()
-    up = start_up(env, "--planner", "rules")
-    try:
+    with running_up(env, "--planner", "rules") as up:
         started = node_processes(env)
         assert len(started) == 3, started  # sim, agents, planner
         up.send_signal(sig)
         assert up.wait(timeout=30) == (1 if sig == signal.SIGHUP else -signal.SIGKILL)
-    finally:
-        if up.poll() is None:
-            up.kill()
     left = wait_until_gone(env)
     for pid in left:  # do not leave them to the next test
         os.kill(pid, signal.SIGKILL)
