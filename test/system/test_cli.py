@@ -259,7 +259,7 @@ def test_up_then_say_then_ctrl_c_leaves_nothing_behind(tmp_path):
         said = llm_mas_ros("say", "gripper open", "--json", env=env)
         assert said.returncode == 0 and json.loads(said.stdout)["ok"] is True
         up.send_signal(signal.SIGINT)
-        assert up.wait(timeout=30) == 0
+        assert up.wait(timeout=30) == 0, log.read_text()[-2000:]
     assert node_processes(env) == []
     output = log.read_text()
     # Ctrl-C ends every node between callbacks: nothing is interrupted mid-callback.
