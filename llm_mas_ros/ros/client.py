@@ -15,7 +15,7 @@ from typing import Any
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
-from std_msgs.msg import Bool, String
+from std_msgs.msg import String
 
 from ..core.errors import LlmMasError
 from ..core.report import first_command_at, plan_json
@@ -85,7 +85,6 @@ class GraphClient:
         self.instructions = self.node.create_publisher(
             String, topics.INSTRUCTION, qos.INSTRUCTIONS
         )
-        self.estop = self.node.create_publisher(Bool, topics.ESTOP, qos.ESTOP)
         self.node.create_subscription(
             DiagnosticArray, topics.DIAGNOSTICS, self._on_diagnostics, qos.DIAGNOSTICS
         )

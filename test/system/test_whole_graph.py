@@ -3,9 +3,11 @@
 import math
 
 import pytest
+from rclpy.duration import Duration
 from std_msgs.msg import Bool, String
 
 from llm_mas_ros.core.robot import load_robot
+from llm_mas_ros.ros import qos, topics
 from llm_mas_ros.ros.graph import spin_until
 
 ROBOT = load_robot()
@@ -62,7 +64,7 @@ def test_garbage_instructions_fail_with_a_reason_and_the_system_stays_up(graph, 
 
 def test_estop_freezes_motion(graph):
     client = graph.client
-    estop = client.node.create_publisher(Bool, "estop", client.estop.qos_profile)
+    estop = client.node.create_publisher(Bool, topics.ESTOP, qos.ESTOP)
     start = graph.positions()["shoulder_pan_joint"]
     client.instructions.publish(String(data="shoulder_pan to 90 degrees slowly"))
     assert spin_until(
@@ -84,6 +86,8 @@ def test_estop_freezes_motion(graph):
     assert abs(later["shoulder_pan_joint"] - frozen["shoulder_pan_joint"]) < 2e-3
     assert later["shoulder_pan_joint"] < math.radians(90) - 0.2
     estop.publish(Bool(data=False))
+    # Destroyed before the agents acknowledged it, the release may never reach them.
+    assert estop.wait_for_all_acked(Duration(seconds=5))
     client.node.destroy_publisher(estop)
     assert graph.run("shoulder_pan to 0 degrees").ok  # released: works again
 
