@@ -14,13 +14,13 @@ the command started.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -34,6 +34,7 @@ from .core.planner_config import (
     build_pipeline,
     planner_settings_from_params,
 )
+from .core.processes import DomainClaim, ProcessGroup, claim_free_domain
 from .core.robot import RobotModel, robot_from_params
 from .core.sim import initial_positions, sim_settings_from_params
 
@@ -119,7 +120,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return status
 
 
-@contextmanager
+@contextlib.contextmanager
 def _ros() -> Iterator[None]:
     """rclpy for this process (imported here: `plan` must work without ROS), with the
     package's Fast DDS profile like the nodes (Fast DDS reads the variable when rclpy.init
@@ -141,25 +142,23 @@ def _ros() -> Iterator[None]:
         rclpy.try_shutdown()
 
 
-def _own_domain() -> None:
-    """A graph of its own for `run`: a DDS domain no participant on this host uses, discovery
-    limited to this host, so two `run`s, or a `run` beside an `up`, never meet. Set in this
-    process's environment: the nodes it starts inherit it, and rclpy.init of its own client
-    node reads it."""
-    from .core.processes import free_domain_id
-
-    os.environ["ROS_DOMAIN_ID"] = str(free_domain_id())
+def _own_domain() -> DomainClaim:
+    """A graph of its own for `run`: a DDS domain no participant on this host uses, claimed
+    until `run` ends, discovery limited to this host, so two `run`s, or a `run` beside an `up`,
+    never meet. Set in this process's environment: the nodes it starts inherit it, and
+    rclpy.init of its own client node reads it."""
+    claim = claim_free_domain()
+    os.environ["ROS_DOMAIN_ID"] = str(claim.domain)
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    return claim
 
 
-@contextmanager
+@contextlib.contextmanager
 def _graph(args: argparse.Namespace, inherit_output: bool) -> Iterator[Callable[[], str | None]]:
     """Start sim + agents + planner unless attaching; yields a liveness check."""
     if getattr(args, "attach", False):
         yield lambda: None
         return
-    from .core.processes import ProcessGroup
-
     specs = node_list(
         sim=args.sim, config_dir=args.config, agents=args.agents, planner_backend=args.planner
     )
@@ -173,7 +172,7 @@ def _graph(args: argparse.Namespace, inherit_output: bool) -> Iterator[Callable[
         yield alive
 
 
-@contextmanager
+@contextlib.contextmanager
 def _ready_client(
     robot: RobotModel, timeout_s: float, alive: Callable[[], str | None] = lambda: None
 ) -> Iterator[Any]:
@@ -206,9 +205,8 @@ def _print_outcome(outcome, as_json: bool) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     robot, _ = _load(args.config)
-    if not args.attach:
-        _own_domain()
     with (
+        contextlib.nullcontext() if args.attach else _own_domain(),
         _graph(args, inherit_output=False) as alive,
         _ros(),
         _ready_client(robot, args.ready_timeout, alive) as client,

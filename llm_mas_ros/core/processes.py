@@ -6,8 +6,8 @@ exit 0 on it), then SIGTERM, then SIGKILL for anything that does not listen. Eac
 the launcher's pid (LAUNCHER_ENV) so that it also stops when the launcher dies without stopping
 it (SIGKILL, a crash): see ros/runtime.py's die_with_launcher().
 
-`llm-mas-ros run` brings up a graph of its own: free_domain_id() picks it a DDS domain that no
-participant on this host uses.
+`llm-mas-ros run` brings up a graph of its own: claim_free_domain() picks it a DDS domain that no
+participant on this host uses, and holds it while it runs.
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ DOMAIN_IDS = range(1, 102)
 # port is PB + DG * domain + d1 + PG * participant_id; each takes the lowest free id.
 _PB, _DG, _D1, _PG = 7400, 250, 10, 2
 _PARTICIPANTS_PROBED = 10  # a domain with none of its first 10 participant ports bound is free
+# A launcher claims a domain by binding the discovery port of participant id 50, which no graph
+# here reaches (a graph takes ids from 0; ours use ~3, or ~10 with one process per agent). Below
+# 101 * 250 + 7400 + 10 + 2 * 50 = 32760 it stays out of the ephemeral range too.
+_CLAIM_PARTICIPANT = 50
 
 
 @dataclass
@@ -133,28 +137,72 @@ def _signal_group(process: subprocess.Popen, sig: int) -> None:
         os.killpg(process.pid, sig)
 
 
+def _discovery_port(domain: int, participant: int) -> int:
+    return _PB + _DG * domain + _D1 + _PG * participant
+
+
+def _bound(port: int) -> socket.socket | None:
+    """A UDP socket bound to `port` on every address, or None if something holds the port."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.bind(("0.0.0.0", port))
+    except OSError:
+        probe.close()
+        return None
+    return probe
+
+
+def _port_free(port: int) -> bool:
+    probe = _bound(port)
+    if probe is None:
+        return False
+    probe.close()
+    return True
+
+
+def _participants_running(domain: int) -> bool:
+    return not all(_port_free(_discovery_port(domain, p)) for p in range(_PARTICIPANTS_PROBED))
+
+
 def domain_in_use(domain: int) -> bool:
-    """Whether a DDS participant of `domain` runs on this host (any discovery range): one of
-    the first participants' discovery ports is bound."""
-    for participant in range(_PARTICIPANTS_PROBED):
-        port = _PB + _DG * domain + _D1 + _PG * participant
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            try:
-                probe.bind(("0.0.0.0", port))
-            except OSError:
-                return True
-    return False
+    """Whether a DDS participant of `domain` runs on this host (any discovery range), or a
+    launcher holds a claim on it."""
+    claimed = not _port_free(_discovery_port(domain, _CLAIM_PARTICIPANT))
+    return claimed or _participants_running(domain)
 
 
-def free_domain_id(rng: random.Random | None = None) -> int:
-    """A random domain of DOMAIN_IDS that no participant on this host uses. Two launchers
-    choosing in the same instant, before either's processes exist, can still meet (odds 1 in
-    ~100); after that, each sees the other's ports."""
+@dataclass
+class DomainClaim:
+    """A DDS domain that no participant on this host used when it was claimed, held while
+    `port` stays bound: close() it, or leave its with-block, to release it."""
+
+    domain: int
+    port: socket.socket
+
+    def __enter__(self) -> DomainClaim:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.port.close()
+
+
+def claim_free_domain(rng: random.Random | None = None) -> DomainClaim:
+    """Claim a random domain of DOMAIN_IDS that no participant on this host uses. Binding its
+    claim port is the atomic step: two launchers choosing in the same instant, before either's
+    nodes exist, never get the same domain. The socket is not inherited: the nodes a launcher
+    starts make the domain busy with their own ports."""
     candidates = list(DOMAIN_IDS)
     (rng or random.Random()).shuffle(candidates)
     for domain in candidates:
-        if not domain_in_use(domain):
-            return domain
+        claim = _bound(_discovery_port(domain, _CLAIM_PARTICIPANT))
+        if claim is None:
+            continue
+        if not _participants_running(domain):
+            return DomainClaim(domain, claim)
+        claim.close()
     raise LlmMasError(
         f"every ROS domain {DOMAIN_IDS.start}..{DOMAIN_IDS.stop - 1} is in use on this host"
     )

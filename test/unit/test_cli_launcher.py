@@ -2,6 +2,7 @@
 domain for `run`, the embedded model's cache check, stopping with the launcher."""
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -10,7 +11,12 @@ import pytest
 
 from llm_mas_ros.cli import parse_arguments
 from llm_mas_ros.core.llm import runtime
-from llm_mas_ros.core.processes import DOMAIN_IDS, LAUNCHER_ENV, domain_in_use, free_domain_id
+from llm_mas_ros.core.processes import (
+    DOMAIN_IDS,
+    LAUNCHER_ENV,
+    claim_free_domain,
+    domain_in_use,
+)
 
 
 def test_plan_takes_instructions_before_between_and_after_its_options():
@@ -40,12 +46,30 @@ def test_an_unexpected_error_is_one_line_and_exit_2():
 
 
 def test_a_domain_with_a_participant_port_bound_is_in_use():
-    domain = free_domain_id()
+    with claim_free_domain(random.Random(0)) as claim:
+        domain = claim.domain
     assert domain in DOMAIN_IDS and not domain_in_use(domain)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as participant:
         participant.bind(("127.0.0.1", 7400 + 250 * domain + 10 + 2 * 3))  # participant id 3
         assert domain_in_use(domain)
+        with claim_free_domain(random.Random(0)) as other:  # the same order: it comes first
+            assert other.domain != domain
     assert not domain_in_use(domain)
+
+
+def test_a_claimed_domain_is_not_claimed_again_until_released():
+    """Two launchers choosing in the same instant, before either started a node: the same
+    candidate order, so without the claim both would pick the same domain."""
+    first = claim_free_domain(random.Random(7))
+    try:
+        assert domain_in_use(first.domain)
+        with claim_free_domain(random.Random(7)) as second:
+            assert second.domain != first.domain
+    finally:
+        first.close()
+    assert not domain_in_use(first.domain)
+    with claim_free_domain(random.Random(7)) as again:
+        assert again.domain == first.domain
 
 
 def test_the_embedded_model_counts_as_converted_only_when_complete(tmp_path, monkeypatch):
