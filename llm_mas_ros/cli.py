@@ -279,7 +279,9 @@ def _parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="bring the whole system up until Ctrl-C")
     up.set_defaults(run=cmd_up)
 
-    say = commands.add_parser("say", help="send an instruction to a running system, follow it")
+    say = commands.add_parser(
+        "say", help="send an instruction to a running system, follow it (Ctrl-C stops it)"
+    )
     say.add_argument("instruction")
     say.set_defaults(run=cmd_say)
 

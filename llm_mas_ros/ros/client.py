@@ -26,6 +26,7 @@ from .messages import values_of
 from .runtime import make_executor, monotonic
 
 FINISHED = ("done", "failed", "stopped")
+STOP_INSTRUCTION = "stop"  # the planner's stop fast path
 PLANNER_NODE = "planner"
 
 
@@ -140,8 +141,9 @@ class GraphClient:
         on_progress: Callable[[str], None] | None = None,
         alive: Callable[[], str | None] = lambda: None,
     ) -> Outcome:
-        """Send `text` and follow it until the planner reports it finished."""
-        baseline = int(self.seen.planner.get("instruction_count", "0") or 0)
+        """Send `text` and follow it until the planner reports it finished. A Ctrl-C
+        (KeyboardInterrupt) meanwhile stops the instruction before it propagates."""
+        baseline = self._instruction_count()
         sent_at = monotonic()
         self.instructions.publish(String(data=text))
         last_message = [""]
@@ -152,14 +154,18 @@ class GraphClient:
             if reason:
                 death.append(reason)
                 return True
-            values = self.seen.planner
-            mine = int(values.get("instruction_count", "0") or 0) > baseline
+            mine = self._instruction_count() > baseline
             if mine and on_progress and self.seen.planner_message != last_message[0]:
                 last_message[0] = self.seen.planner_message
                 on_progress(self.seen.planner_message)
-            return mine and values.get("state") in FINISHED
+            return mine and self.seen.planner.get("state") in FINISHED
 
-        if not spin_until(self.executor, finished, timeout_s):
+        try:
+            completed = spin_until(self.executor, finished, timeout_s)
+        except KeyboardInterrupt:
+            self._stop_unfinished(baseline)
+            raise
+        if not completed:
             raise GraphError(
                 f"no result within {timeout_s:g} s "
                 f"(planner: {self.seen.planner_message or 'silent'})"
@@ -175,6 +181,27 @@ class GraphClient:
             self.fresh_positions(),
             self._timings(values, sent_at),
         )
+
+    def _stop_unfinished(self, baseline: int, timeout_s: float = 2.0) -> None:
+        """Ctrl-C while the instruction sent after `baseline` runs (or waits to be planned)
+        stops it, as Ctrl-C of `ros2 action send_goal` cancels its goal: the stop fast path
+        holds every agent. Waits up to `timeout_s` for the planner to confirm."""
+        finished = self.seen.planner.get("state") in FINISHED
+        if self._instruction_count() > baseline and finished:
+            return
+        self.instructions.publish(String(data=STOP_INSTRUCTION))
+        spin_until(
+            self.executor,
+            lambda: (
+                self._instruction_count() > baseline + 1
+                and self.seen.planner.get("state") in FINISHED
+            ),
+            timeout_s,
+        )
+
+    def _instruction_count(self) -> int:
+        """Instructions the planner has received (it numbers them from 1)."""
+        return int(self.seen.planner.get("instruction_count", "0") or 0)
 
     def _heard_every_joint(self) -> bool:
         return all(joint in self.seen.positions for joint in self.robot.joint_names)

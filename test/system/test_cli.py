@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from llm_mas_ros.core.bringup import FASTDDS_PROFILE_ENV
+from llm_mas_ros.ros.graph import spin_until
 
 CLI = [sys.executable, "-m", "llm_mas_ros.cli"]
 TAG = "LLM_MAS_ROS_TEST_TAG"  # inherited by every process a CLI starts: finds them in /proc
@@ -245,6 +246,36 @@ def test_say_talks_to_a_running_system(graph):
     result = llm_mas_ros("say", "wrist_2 to 15 degrees", env=dict(os.environ))
     assert result.returncode == 0, result.stderr
     assert "planner: " in result.stdout and "ok (done after" in result.stdout
+
+
+def test_ctrl_c_of_say_stops_the_instruction_it_sent(graph):
+    """Like Ctrl-C of `ros2 action send_goal`, which cancels its goal."""
+    say = subprocess.Popen(
+        [*CLI, "say", "wrist_1 to 120 degrees slowly"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    try:
+        for line in say.stdout:
+            if "running step 1" in line:
+                break
+        say.send_signal(signal.SIGINT)
+        assert say.wait(timeout=30) == 130, say.stderr.read()
+    finally:
+        if say.poll() is None:
+            say.kill()
+    client = graph.client
+    assert spin_until(
+        client.executor, lambda: client.seen.planner.get("state") == "stopped", timeout_s=5.0
+    )
+    assert client.seen.planner["instruction"] == "stop"
+    held = graph.positions()["wrist_1_joint"]
+    spin_until(client.executor, lambda: False, timeout_s=0.5)  # still there half a second later
+    assert graph.positions()["wrist_1_joint"] == pytest.approx(held, abs=0.01)
+    assert held < math.radians(120) - 0.2
+    assert graph.run("wrist_1 to 0 degrees").ok
 
 
 def test_say_without_a_system_explains_itself():
