@@ -25,6 +25,8 @@ from llm_mas_ros.core.rules import RulePlanner
 
 ROOT = Path(__file__).resolve().parents[2]
 DEVSET_FILE = ROOT / "benchmarks" / "planner_devset.jsonl"
+# Written by someone who saw the conventions but neither the bank nor the dev set.
+HELDOUT_FILE = ROOT / "benchmarks" / "planner_heldout.jsonl"
 BANK_FILE = ROOT / "config" / "planner_examples.yaml"
 
 NEAR_COPY_RATIO = 0.90  # difflib ratio of normalised texts at or above which two are near-copies
@@ -62,6 +64,12 @@ def robot() -> RobotModel:
 @pytest.fixture(scope="module")
 def items(robot):
     return bench.load_devset(DEVSET_FILE, robot)
+
+
+@pytest.fixture(scope="module", params=[DEVSET_FILE, HELDOUT_FILE], ids=["dev", "heldout"])
+def every_set(request, robot):
+    """The dev set, then the held-out set: both must be valid and honest."""
+    return bench.load_devset(request.param, robot)
 
 
 @pytest.fixture(scope="module")
@@ -152,9 +160,9 @@ def test_schema_violations_are_reported_with_their_reason(robot, line, message):
         bench.parse_item(line, robot)
 
 
-def test_expected_targets_lie_within_the_urdf_limits(items, robot):
+def test_expected_targets_lie_within_the_urdf_limits(every_set, robot):
     """Targets a plan must reach are reachable; what breaks a limit is an expected rejection."""
-    for item in items:
+    for item in every_set:
         for step in item.steps:
             for agent, spec in step.items():
                 if spec.target is not None:
@@ -163,22 +171,22 @@ def test_expected_targets_lie_within_the_urdf_limits(items, robot):
                     assert joint.lower - slack <= spec.target <= joint.upper + slack, item.id
 
 
-def test_devset_ids_and_instructions_are_unique(items):
-    keys = [normalize_instruction(item.instruction) for item in items]
+def test_devset_ids_and_instructions_are_unique(every_set):
+    keys = [normalize_instruction(item.instruction) for item in every_set]
     assert len(set(keys)) == len(keys)
 
 
-def test_devset_is_disjoint_from_the_bank_exactly_and_when_normalised(items, bank):
+def test_devset_is_disjoint_from_the_bank_exactly_and_when_normalised(every_set, bank):
     bank_keys = {normalize_instruction(e.instruction) for e in bank}
     bank_masked = {_masked(e.instruction) for e in bank}
-    assert not [i.id for i in items if normalize_instruction(i.instruction) in bank_keys]
-    assert not [i.id for i in items if _masked(i.instruction) in bank_masked]
+    assert not [i.id for i in every_set if normalize_instruction(i.instruction) in bank_keys]
+    assert not [i.id for i in every_set if _masked(i.instruction) in bank_masked]
 
 
-def test_no_devset_instruction_is_a_near_copy_of_a_bank_one(items, bank):
+def test_no_devset_instruction_is_a_near_copy_of_a_bank_one(every_set, bank):
     bank_keys = [normalize_instruction(e.instruction) for e in bank]
     close = []
-    for item in items:
+    for item in every_set:
         key = normalize_instruction(item.instruction)
         matcher = difflib.SequenceMatcher(None, key)
         for other in bank_keys:
@@ -188,16 +196,16 @@ def test_no_devset_instruction_is_a_near_copy_of_a_bank_one(items, bank):
     assert not close
 
 
-def test_no_devset_instruction_means_the_same_as_a_bank_one(items, bank, minilm, tmp_path):
+def test_no_devset_instruction_means_the_same_as_a_bank_one(every_set, bank, minilm, tmp_path):
     from llm_mas_ros.core.llm.retrieval import EmbeddingRetriever
 
     retriever = EmbeddingRetriever(bank, minilm, cache_dir=tmp_path)
-    queries = minilm.encode([item.instruction for item in items])
+    queries = minilm.encode([item.instruction for item in every_set])
     similarity = queries @ retriever.vectors.T
     best = similarity.max(axis=1)
     close = [
-        (items[i].id, bank[int(similarity[i].argmax())].instruction, round(float(best[i]), 3))
-        for i in range(len(items))
+        (every_set[i].id, bank[int(similarity[i].argmax())].instruction, round(float(best[i]), 3))
+        for i in range(len(every_set))
         if best[i] >= NEAR_COPY_COSINE
     ]
     assert not close
