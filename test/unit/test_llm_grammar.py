@@ -76,22 +76,50 @@ def assert_parses(planner: RulePlanner, text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "instruction",
+    ("instruction", "distinct"),
     [
-        "could you open the gripper and then bend the elbow to 30 degrees in 2 seconds",
-        "turn the base to -0.5 rad, open the claw by 2 cm, bend the elbow and wave three times",
-        "first the base, then the elbow, next the wrist, then the hand again, finally; and once "
-        "more the shoulder after that, then go to ready",
-        "no numbers at all for the elbow, the wrists, the base, the gripper, stow or home",
+        ("could you open the gripper and then bend the elbow to 30 degrees in 2 seconds", 30),
+        (
+            "turn the base to -0.5 rad, open the claw by 2 cm, bend the elbow and wave three "
+            "times",
+            30,
+        ),
+        (
+            "first the base, then the elbow, next the wrist, then the hand again, finally; and "
+            "once more the shoulder after that, then go to ready",
+            30,
+        ),
+        # no number: no moves to or by anything, only poses, skills and holds
+        ("no numbers at all for the elbow, the wrists, the base, the gripper, stow or home", 15),
     ],
 )
-def test_every_grammar_output_parses_with_the_rule_planner(tokenizer_info, instruction):
+def test_every_grammar_output_parses_with_the_rule_planner(tokenizer_info, instruction, distinct):
     rules = RulePlanner(robot())
     ebnf = PlanGrammar(robot()).for_instruction(instruction)
     outputs = random_outputs(ebnf, tokenizer_info, count=60, seed=len(instruction))
     for text in outputs:
         assert_parses(rules, text)
-    assert len(set(outputs)) > 30, "the walks should explore the grammar, not repeat one plan"
+    assert len(set(outputs)) > distinct, (
+        "the walks should explore the grammar, not repeat one plan"
+    )
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "Move the elbow a little bit.",
+        "Turn the base slightly to the left.",
+        "What angle is the wrist at right now?",
+        "opne the griper plz",
+    ],
+)
+def test_an_instruction_that_states_no_number_moves_nothing_to_a_number(
+    tokenizer_info, instruction
+):
+    """Not even to 0: from anywhere but 0, 'to 0' would be a large move nobody asked for."""
+    ebnf = PlanGrammar(robot()).for_instruction(instruction)
+    for text in random_outputs(ebnf, tokenizer_info, count=60, seed=5):
+        assert not re.search(r"\b(?:to|by) ", text), text
 
 
 def test_grammar_is_generated_from_the_robot_model_not_hard_coded(tokenizer_info):
@@ -166,13 +194,13 @@ def test_stated_quantities_keep_units_of_digits_and_words():
     ],
 )
 def test_instruction_text_never_reaches_the_grammar(tokenizer_info, instruction):
-    """Only numbers (formatted digits) and two structure bounds come from the instruction."""
+    """Only numbers (formatted digits) and two structure bounds come from the instruction;
+    and which units have a number at all (the reference states one of each, as '1')."""
     grammar = PlanGrammar(robot())
     ebnf = grammar.for_instruction(instruction)
     numbers = AllowedNumbers.from_instruction(instruction)
-    reference = grammar.ebnf(
-        AllowedNumbers(durations=numbers.durations), grammar.shape(instruction)
-    )
+    units = {unit: {"1": frozenset({0})} for unit, values in numbers.by_unit.items() if values}
+    reference = grammar.ebnf(AllowedNumbers(units, numbers.durations), grammar.shape(instruction))
     varying = ("num_", "duration", "root")
     robot_part = [line for line in ebnf.splitlines() if not line.startswith(varying)]
     assert robot_part == [line for line in reference.splitlines() if not line.startswith(varying)]
@@ -343,6 +371,12 @@ def accepts(info: xgr.TokenizerInfo, instruction: str, plan: str) -> bool:
         ),
         ("raise the elbow from 0 by 20 degrees", "elbow to 0 deg", True),
         ("put the shoulder back upright", "shoulder_lift to 0 deg", True),
+        ("straighten the elbow", "elbow to 0 deg", True),
+        ("bring wrist 2 back to zero", "wrist_2 to 0 deg", True),
+        ("centre the wrist yaw", "wrist_2 to 0 deg", True),
+        ("move the elbow a little bit", "elbow to 0 deg", False),  # 0 is a number too
+        ("close the claw", "gripper to 0 mm", False),  # 'close' says that
+        ("open the claw to 20 mm and the elbow to 10 degrees", "elbow to 0 deg", False),
         ("wrist 2 by 20 degrees", "wrist_2 by -20 deg", True),  # no direction words: either
     ],
 )

@@ -1,9 +1,9 @@
 """The plan language as an xgrammar EBNF grammar, generated from the robot model.
 
 A language model decoding under this grammar can only write plans of known agents, skills, poses
-and style words, with every repetition bounded, and only the numbers the instruction states (their
-unit conversions, and 0): a small model then cannot invent targets, and every output parses with
-`RulePlanner.parse_step` by construction.
+and style words, with every repetition bounded, and only the numbers the instruction states (and
+their unit conversions): a small model then cannot invent targets, not even 0, and every output
+parses with `RulePlanner.parse_step` by construction.
 
     plan   := "none" | step (" then " step){0,5}
     step   := goal (", " goal){0,6}                 each agent at most once per step
@@ -19,11 +19,12 @@ Per instruction, the bounds 5 and 6 shrink to what the instruction's own structu
 to the direction it states: an agent that the instruction's direction words move one way only
 (`Vocabulary.polarity`, from `directions` in config/robot.yaml) gets its own action rule whose
 moves write that sign, "-" VALUE or VALUE (a number stated with a sign keeps that sign), and a
-gripper told only to open cannot write "close" (nor one told to close "open"). A move one way is
-not a move to or by 0: such an agent writes "0" only when the instruction states 0 or names the
-joint's zero ('upright', 'centre': `directions.zero`), or states no other number; otherwise a
-model that wanted the other sign would write "0" rather than the forced "-". A gripper's "to N"
-is an opening, not a direction: it keeps the unsigned rule.
+gripper told only to open cannot write "close" (nor one told to close "open"). An agent writes
+"0" only when the instruction states 0 or names the joint's zero ('upright', 'centre':
+`directions.zero`): from anywhere but 0, "to 0" is a large move nobody asked for, and a model
+with no number to copy ('move the elbow a little') or denied the sign it wanted would write it.
+An agent with no number to write has no "to"/"by" move at all. A gripper's "to N" is an
+opening, not a direction: it keeps the unsigned rule.
 
 The instruction is untrusted: no text of it ever reaches the grammar. Numbers are parsed from it
 and re-formatted here (digits and one '.'), and names come from the robot's configuration.
@@ -81,7 +82,7 @@ _GLUE_WORDS = frozenset({"a", "an", "and", "of"})  # 'a quarter of a radian', 'o
 # Which way an agent moves: its sign (+1, -1; 0 either way) and whether it may write 0.
 Way = tuple[int, bool]
 UNPOLARIZED: Way = (0, True)
-WAYS: tuple[Way, ...] = (UNPOLARIZED, (1, True), (1, False), (-1, True), (-1, False))
+WAYS: tuple[Way, ...] = (UNPOLARIZED, (0, False), (1, True), (1, False), (-1, True), (-1, False))
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ class AllowedNumbers:
 
     def rule(self, unit: str, way: Way = UNPOLARIZED) -> str:
         """The alternatives of a number in `unit` for an agent moving `way`: each value with
-        the signs it may take, and 0 if allowed (or if there is no other number). Unpolarized:
+        the signs it may take, and 0 if the way allows it; "" when there is none. Unpolarized:
         either sign. Polarized (+1/-1): that sign, except that a value stated with a sign may
         take the sign it was stated with."""
         polarity, zero = way
@@ -208,7 +209,7 @@ class AllowedNumbers:
         alternatives = [
             f"{prefix}({_alternatives(texts)})" for prefix, texts in groups.items() if texts
         ]
-        return " | ".join(['"0"', *alternatives] if zero or not alternatives else alternatives)
+        return " | ".join(['"0"', *alternatives] if zero else alternatives)
 
 
 def _clauses(text: str) -> list[str]:
@@ -258,7 +259,9 @@ class PlanShape:
     styles: frozenset[str] | None = None  # style words the instruction implies (None: all)
     # +1 / -1 for agents the instruction moves one way only (Vocabulary.polarity)
     polarity: Mapping[str, int] = field(default_factory=dict, hash=False)
-    zero: frozenset[str] = frozenset()  # of those, the ones that may still write 0
+    # Agents that may write 0: the instruction states 0, or names the agent's zero ('upright').
+    # None: every agent (a grammar without an instruction).
+    zero: frozenset[str] | None = None
 
     @property
     def addresses_nothing(self) -> bool:
@@ -294,10 +297,10 @@ def _dimension(agent: Agent) -> str:
 
 
 def _suffix(way: Way) -> str:
-    """How rule names tell ways apart: act_angle, act_angle_neg, act_angle_neg_zero, ..."""
+    """How rule names tell ways apart: act_angle, act_angle_nz, act_angle_neg_zero, ..."""
     sign, zero = way
     if not sign:
-        return ""
+        return "" if zero else "_nz"
     return ("_pos" if sign > 0 else "_neg") + ("_zero" if zero else "")
 
 
@@ -319,11 +322,6 @@ class PlanGrammar:
         self.styles = tuple(
             style for style in robot.control.speed_fraction if STYLE_WORDS.get(style) == style
         )
-        self._actions = {
-            (timed, styled): self._build_actions(timed, styled)
-            for timed in (False, True)
-            for styled in (False, True)
-        }
         self._step_rules: dict[tuple[int, frozenset[str], bool], str] = {}
         self.vocabulary = Vocabulary(robot)
 
@@ -331,42 +329,42 @@ class PlanGrammar:
     def _style(styled: bool) -> str:
         return ' (" " style)?' if styled else ""
 
-    def _build_actions(self, timed: bool, styled: bool) -> dict[str, str]:
-        """Every action rule of this robot by name: one per kind of agent and way."""
-        actions: dict[str, str] = {}
-        for agent in self.robot.agents:
-            for way in WAYS:
-                name = _action_name(agent, way)
-                if name not in actions:
-                    actions[name] = _action_rule(agent, name, self._style(styled), timed, way)
-        return actions
-
-    def _action_rules(self, timed: bool, styled: bool, ways: Mapping[str, Way]) -> str:
-        """What each agent may do, moving the way `ways` says; the quantities they write."""
+    def _action_rules(
+        self, timed: bool, styled: bool, ways: Mapping[str, Way], numbers: AllowedNumbers
+    ) -> str:
+        """What each agent may do, moving the way `ways` says; the quantities they write. A
+        quantity with no number to write (the instruction states none, and 0 is not allowed)
+        has no rule, and no action refers to it: the agent cannot move to or by anything."""
         rules = []
         if self.robot.poses:
             rules.append(f"pose ::= {_alternatives(self.robot.poses)}")
+        writable: set[str] = set()
         for dimension, units in PLAN_UNITS.items():
             for way in _used(ways):
-                quantities = " | ".join(f'num_{unit}{_suffix(way)} " {unit}"' for unit in units)
-                rules.append(f"q_{dimension}{_suffix(way)} ::= {quantities}")
+                suffix = _suffix(way)
+                numbered = [unit for unit in units if numbers.rule(unit, way)]
+                rules += [f"num_{unit}{suffix} ::= {numbers.rule(unit, way)}" for unit in numbered]
+                if numbered:
+                    writable.add(f"q_{dimension}{suffix}")
+                    quantities = " | ".join(f'num_{unit}{suffix} " {unit}"' for unit in numbered)
+                    rules.append(f"q_{dimension}{suffix} ::= {quantities}")
         rules.append(f"count ::= [1-{MAX_WAVE_COUNT}]")
         actions: dict[str, str] = {}
+        style = self._style(styled)
         for index, agent in enumerate(self.robot.agents):
-            name = _action_name(agent, ways[agent.name])
-            actions[name] = self._actions[timed, styled][name]
+            way = ways[agent.name]
+            name = _action_name(agent, way)
+            actions[name] = _action_rule(agent, name, style, timed, way, writable)
             rules.append(f'agent_{index} ::= {_literal(agent.name)} " " {name}')
         rules.extend(actions.values())
         return "\n".join(rules)
 
     def _ways(self, shape: PlanShape) -> dict[str, Way]:
-        """Each agent's way: its polarity, and 0 allowed unless it is polarized and the
-        instruction neither states 0 nor names the agent's zero."""
-        ways: dict[str, Way] = {}
-        for agent in self.robot.agent_names:
-            sign = shape.polarity.get(agent, 0)
-            ways[agent] = (sign, not sign or agent in shape.zero)
-        return ways
+        """Each agent's way: its polarity, and whether it may write 0 (see PlanShape.zero)."""
+        return {
+            agent: (shape.polarity.get(agent, 0), shape.zero is None or agent in shape.zero)
+            for agent in self.robot.agent_names
+        }
 
     def _goals(self, allowed: frozenset[str], styled: bool) -> list[tuple[str, int]]:
         """Each allowed goal's rule text and the agents it moves, as a bit set over agent
@@ -444,7 +442,7 @@ class PlanGrammar:
         implied = {STYLE_WORDS[word] for word in text.split() if word in STYLE_WORDS}
         polarity = self.vocabulary.polarity(_clauses(instruction.lower()))
         states_zero = any(q.magnitude == 0 for q in stated_quantities(instruction))
-        zero = set(polarity) if states_zero else self.vocabulary.zeroed(instruction)
+        zero = set(self.robot.agent_names) if states_zero else self.vocabulary.zeroed(instruction)
         return PlanShape(
             step_bound(instruction),
             goal_bound(instruction, named),
@@ -452,7 +450,7 @@ class PlanGrammar:
             referred.poses,
             frozenset(implied & set(self.styles)),
             polarity,
-            frozenset(zero & set(polarity)),
+            frozenset(zero),
         )
 
     def ebnf(self, numbers: AllowedNumbers, shape: PlanShape = PlanShape()) -> str:
@@ -468,14 +466,10 @@ class PlanGrammar:
         rules = [
             f'root ::= "{NONE_PLAN}" | step{steps}',
             self._steps(goals, self._allowed(shape), bool(styles)),
-            self._action_rules(timed, bool(styles), ways),
+            self._action_rules(timed, bool(styles), ways, numbers),
         ]
         if styles:  # only the style words the instruction implies: a model cannot add one
             rules.append(f"style ::= {_alternatives(styles)}")
-        for units in PLAN_UNITS.values():
-            for unit in units:
-                for way in _used(ways):
-                    rules.append(f"num_{unit}{_suffix(way)} ::= {numbers.rule(unit, way)}")
         if timed:
             rules.append(f'duration ::= " in " ({_alternatives(numbers.durations)}) " s"')
         return "\n".join(rules) + "\n"
@@ -487,23 +481,36 @@ class PlanGrammar:
 
 
 def _used(ways: Mapping[str, Way]) -> list[Way]:
-    """The ways whose number rules a grammar needs: the unpolarized one always (waves, a
-    gripper's 'to')."""
-    return [way for way in WAYS if way == UNPOLARIZED or way in ways.values()]
+    """The ways whose number rules a grammar needs: the agents' own, and each one's unsigned
+    counterpart (waves, a gripper's 'to')."""
+    needed = {*ways.values(), *(_unsigned(way) for way in ways.values())}
+    return [way for way in WAYS if way in needed]
 
 
-def _action_rule(agent: Agent, name: str, style: str, timed: bool, way: Way) -> str:
-    """What one kind of agent can do, moving `way`; the skills of the agent language
-    (core.language). A wave swings both ways whatever its amplitude's sign."""
+def _unsigned(way: Way) -> Way:
+    return (0, way[1])
+
+
+def _action_rule(
+    agent: Agent, name: str, style: str, timed: bool, way: Way, writable: set[str]
+) -> str:
+    """What one kind of agent can do, moving `way`, with the quantities in `writable`; the
+    skills of the agent language (core.language). A wave swings both ways whatever its
+    amplitude's sign."""
     sign = way[0]
-    quantity = f"q_{_dimension(agent)}"
-    signed = quantity + _suffix(way)
+    quantity = f"q_{_dimension(agent)}{_suffix(_unsigned(way))}"
+    signed = f"q_{_dimension(agent)}{_suffix(way)}"
     duration = " duration?" if timed else ""
+    moves = []
     if agent.kind == "gripper":  # 'to N' is an opening (>= 0), never a direction
-        moves = [f'"to " {quantity}{duration}{style}', f'"by " {signed}{duration}{style}']
+        if quantity in writable:
+            moves.append(f'"to " {quantity}{duration}{style}')
+        if signed in writable:
+            moves.append(f'"by " {signed}{duration}{style}')
         skills = (("open", 1), ("close", -1))  # and the way each moves the fingers
         moves += [f'"{skill}"{style}' for skill, opens in skills if sign != -opens]
-    else:
-        moves = [f'("to " | "by ") {signed}{duration}{style}']
-    moves += ['"hold"', f'"wave" (" by " {quantity})? (" " count " times")?']
+    elif signed in writable:
+        moves.append(f'("to " | "by ") {signed}{duration}{style}')
+    amplitude = f' (" by " {quantity})?' if quantity in writable else ""
+    moves += ['"hold"', f'"wave"{amplitude} (" " count " times")?']
     return f"{name} ::= {' | '.join(moves)}"
