@@ -10,11 +10,12 @@ Every step passes the shield before it is handed on, and is handed on as soon as
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import Protocol
 
 from .errors import PlanError
@@ -146,45 +147,53 @@ class PlanningPipeline:
         expected = {agent: positions.get(agent, math.nan) for agent in self.robot.agent_names}
         first_step_ms = math.nan
         recorded: list[ProposedStep] = []
-        for proposals in steps:
-            recorded.append(proposals)
-            checked = self.shield.check_step(proposals, expected)
-            builder.notes.extend(checked.notes)
-            if checked.rejected:
-                builder.rejected.extend(checked.rejected)
-                break  # execution never goes past a step with a rejected goal
-            builder.steps.append(checked.goals)
-            if math.isnan(first_step_ms):
-                first_step_ms = (self.clock() - started) * 1000.0
-            if on_step is not None:
-                on_step(checked.goals)
-        else:
-            if not planner.startswith("cache"):
-                self.cache.put(text, planner, recorded)
+        # Closed on the way out: a decode cut short by a rejection ends here and now (its
+        # statistics final), not whenever the garbage collector finds it.
+        with contextlib.closing(steps):
+            for proposals in steps:
+                recorded.append(proposals)
+                checked = self.shield.check_step(proposals, expected)
+                builder.notes.extend(checked.notes)
+                if checked.rejected:
+                    builder.rejected.extend(checked.rejected)
+                    break  # execution never goes past a step with a rejected goal
+                builder.steps.append(checked.goals)
+                if math.isnan(first_step_ms):
+                    first_step_ms = (self.clock() - started) * 1000.0
+                if on_step is not None:
+                    on_step(checked.goals)
+            else:
+                if not planner.startswith("cache"):
+                    self.cache.put(text, planner, recorded)
         total_ms = (self.clock() - started) * 1000.0
         return builder.build(
             first_step_ms if not math.isnan(first_step_ms) else total_ms, total_ms
         )
 
-    def _proposals(self, text: str) -> tuple[str, Iterator[ProposedStep]]:
+    def _proposals(self, text: str) -> tuple[str, Generator[ProposedStep, None, None]]:
         cached = self.cache.get(text)
         if cached is not None:
-            return f"cache:{cached[0]}", iter(cached[1])
+            return f"cache:{cached[0]}", _each(cached[1])
         try:
-            return "fast-path:rules", iter(list(self.rules.propose(text)))
+            return "fast-path:rules", _each(list(self.rules.propose(text)))
         except PlanError as rules_error:
             if self.backend is None:
                 raise
             return self.backend.name, self._guarded(self.backend.propose(text), rules_error)
 
     @staticmethod
-    def _guarded(steps: Iterator[ProposedStep], rules_error: PlanError) -> Iterator[ProposedStep]:
-        produced = False
-        for step in steps:
-            produced = True
-            yield step
-        if not produced:
+    def _guarded(
+        steps: Iterator[ProposedStep], rules_error: PlanError
+    ) -> Generator[ProposedStep, None, None]:
+        first = next(steps, None)
+        if first is None:
             raise PlanError(f"the planner found no goal in the instruction ({rules_error})")
+        yield first
+        yield from steps  # closing this generator closes the backend's (a decode) too
+
+
+def _each(steps: Iterable[ProposedStep]) -> Generator[ProposedStep, None, None]:
+    yield from steps
 
 
 __all__ = ["PlanCache", "Planner", "PlanningPipeline", "Proposal", "is_stop"]

@@ -201,6 +201,24 @@ def test_cached_relative_moves_are_rechecked_from_the_current_position(arm):
     assert later.planner.startswith("cache") and later.rejected and not later.steps
 
 
+def test_a_decode_cut_short_by_a_rejection_is_closed_before_plan_returns(arm):
+    """Its statistics are final when the plan is (the benchmark reads them), not whenever the
+    garbage collector finds the paused generator."""
+    events = []
+
+    class Decoding(CountingBackend):
+        def propose(self, instruction):
+            try:
+                yield (Proposal("elbow", "to 400 deg"),)
+                events.append("decoded past the rejected step")
+                yield (Proposal("elbow", "to 10 deg"),)
+            finally:
+                events.append("closed")
+
+    plan = PlanningPipeline(arm, Decoding()).plan("bend a lot", HOME)
+    assert plan.rejected and events == ["closed"]
+
+
 def test_cache_is_bounded(arm):
     backend = CountingBackend()
     pipeline = PlanningPipeline(arm, backend, cache_size=2)
