@@ -116,10 +116,11 @@ def test_every_grammar_output_parses_with_the_rule_planner(tokenizer_info, instr
 def test_an_instruction_that_states_no_number_moves_nothing_to_a_number(
     tokenizer_info, instruction
 ):
-    """Not even to 0: from anywhere but 0, 'to 0' would be a large move nobody asked for."""
+    """Not even to 0: from anywhere but 0, 'to 0' would be a large move nobody asked for; nor
+    a wave nobody asked for. What is left: hold, open, close, or 'none'."""
     ebnf = PlanGrammar(robot()).for_instruction(instruction)
     for text in random_outputs(ebnf, tokenizer_info, count=60, seed=5):
-        assert not re.search(r"\b(?:to|by) ", text), text
+        assert not re.search(r"\b(?:to|by|wave) ", f"{text} "), text
 
 
 def test_grammar_is_generated_from_the_robot_model_not_hard_coded(tokenizer_info):
@@ -375,6 +376,11 @@ def accepts(info: xgr.TokenizerInfo, instruction: str, plan: str) -> bool:
         ("bring wrist 2 back to zero", "wrist_2 to 0 deg", True),
         ("centre the wrist yaw", "wrist_2 to 0 deg", True),
         ("move the elbow a little bit", "elbow to 0 deg", False),  # 0 is a number too
+        # a wave, like a style, only when asked for
+        ("move the elbow a little bit", "elbow wave", False),
+        ("wave at me", "wrist_2 wave", True),
+        ("could you give the wrist a wiggle, twice", "wrist_1 wave 2 times", True),
+        ("keep waving the hand by 10 degrees", "wrist_2 wave by 10 deg", True),
         ("close the claw", "gripper to 0 mm", False),  # 'close' says that
         ("open the claw to 20 mm and the elbow to 10 degrees", "elbow to 0 deg", False),
         ("wrist 2 by 20 degrees", "wrist_2 by -20 deg", True),  # no direction words: either

@@ -24,7 +24,8 @@ gripper told only to open cannot write "close" (nor one told to close "open"). A
 `directions.zero`): from anywhere but 0, "to 0" is a large move nobody asked for, and a model
 with no number to copy ('move the elbow a little') or denied the sign it wanted would write it.
 An agent with no number to write has no "to"/"by" move at all. A gripper's "to N" is an
-opening, not a direction: it keeps the unsigned rule.
+opening, not a direction: it keeps the unsigned rule. Like a style word, a wave is only written
+when the instruction asks for one (a wave word: core.language.WAVE_WORDS).
 
 The instruction is untrusted: no text of it ever reaches the grammar. Numbers are parsed from it
 and re-formatted here (digits and one '.'), and names come from the robot's configuration.
@@ -38,7 +39,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..language import MAX_DURATION_S, MAX_WAVES, STYLE_WORDS, normalize
+from ..language import MAX_DURATION_S, MAX_WAVES, STYLE_WORDS, WAVE_WORDS, normalize
 from ..quantities import (
     SIGN_WORDS,
     UNITS,
@@ -76,6 +77,9 @@ _SEQUENCE_RE = re.compile(
     r"then|subsequently)\b"
 )
 _REPEAT_RE = re.compile(r"\b(?:twice|again|repeat|repeatedly|two times|back)\b")
+_WAVE_RE = re.compile(  # a wave word in any form: 'wave', 'waving', 'wiggles', 'shaked'
+    r"\b(?:" + "|".join(sorted(w.removesuffix("e") for w in WAVE_WORDS)) + r")(?:e|es|ed|ing)?\b"
+)
 _GLUE_WORDS = frozenset({"a", "an", "and", "of"})  # 'a quarter of a radian', 'one and a half'
 
 
@@ -262,6 +266,7 @@ class PlanShape:
     # Agents that may write 0: the instruction states 0, or names the agent's zero ('upright').
     # None: every agent (a grammar without an instruction).
     zero: frozenset[str] | None = None
+    waves: bool = True  # whether it asks for a wave (a skill, like a style, only when asked)
 
     @property
     def addresses_nothing(self) -> bool:
@@ -330,7 +335,12 @@ class PlanGrammar:
         return ' (" " style)?' if styled else ""
 
     def _action_rules(
-        self, timed: bool, styled: bool, ways: Mapping[str, Way], numbers: AllowedNumbers
+        self,
+        timed: bool,
+        styled: bool,
+        ways: Mapping[str, Way],
+        numbers: AllowedNumbers,
+        waves: bool,
     ) -> str:
         """What each agent may do, moving the way `ways` says; the quantities they write. A
         quantity with no number to write (the instruction states none, and 0 is not allowed)
@@ -348,13 +358,14 @@ class PlanGrammar:
                     writable.add(f"q_{dimension}{suffix}")
                     quantities = " | ".join(f'num_{unit}{suffix} " {unit}"' for unit in numbered)
                     rules.append(f"q_{dimension}{suffix} ::= {quantities}")
-        rules.append(f"count ::= [1-{MAX_WAVE_COUNT}]")
+        if waves:
+            rules.append(f"count ::= [1-{MAX_WAVE_COUNT}]")
         actions: dict[str, str] = {}
         style = self._style(styled)
         for index, agent in enumerate(self.robot.agents):
             way = ways[agent.name]
             name = _action_name(agent, way)
-            actions[name] = _action_rule(agent, name, style, timed, way, writable)
+            actions[name] = _action_rule(agent, name, style, timed, way, writable, waves)
             rules.append(f'agent_{index} ::= {_literal(agent.name)} " " {name}')
         rules.extend(actions.values())
         return "\n".join(rules)
@@ -440,6 +451,7 @@ class PlanGrammar:
         )
         referred = self.vocabulary.referred(instruction)
         implied = {STYLE_WORDS[word] for word in text.split() if word in STYLE_WORDS}
+        waves = bool(_WAVE_RE.search(text))
         polarity = self.vocabulary.polarity(_clauses(instruction.lower()))
         states_zero = any(q.magnitude == 0 for q in stated_quantities(instruction))
         zero = set(self.robot.agent_names) if states_zero else self.vocabulary.zeroed(instruction)
@@ -451,6 +463,7 @@ class PlanGrammar:
             frozenset(implied & set(self.styles)),
             polarity,
             frozenset(zero),
+            waves,
         )
 
     def ebnf(self, numbers: AllowedNumbers, shape: PlanShape = PlanShape()) -> str:
@@ -466,7 +479,7 @@ class PlanGrammar:
         rules = [
             f'root ::= "{NONE_PLAN}" | step{steps}',
             self._steps(goals, self._allowed(shape), bool(styles)),
-            self._action_rules(timed, bool(styles), ways, numbers),
+            self._action_rules(timed, bool(styles), ways, numbers, shape.waves),
         ]
         if styles:  # only the style words the instruction implies: a model cannot add one
             rules.append(f"style ::= {_alternatives(styles)}")
@@ -492,11 +505,11 @@ def _unsigned(way: Way) -> Way:
 
 
 def _action_rule(
-    agent: Agent, name: str, style: str, timed: bool, way: Way, writable: set[str]
+    agent: Agent, name: str, style: str, timed: bool, way: Way, writable: set[str], waves: bool
 ) -> str:
     """What one kind of agent can do, moving `way`, with the quantities in `writable`; the
-    skills of the agent language (core.language). A wave swings both ways whatever its
-    amplitude's sign."""
+    skills of the agent language (core.language), a wave only if `waves`. A wave swings both
+    ways whatever its amplitude's sign."""
     sign = way[0]
     quantity = f"q_{_dimension(agent)}{_suffix(_unsigned(way))}"
     signed = f"q_{_dimension(agent)}{_suffix(way)}"
@@ -511,6 +524,8 @@ def _action_rule(
         moves += [f'"{skill}"{style}' for skill, opens in skills if sign != -opens]
     elif signed in writable:
         moves.append(f'("to " | "by ") {signed}{duration}{style}')
-    amplitude = f' (" by " {quantity})?' if quantity in writable else ""
-    moves += ['"hold"', f'"wave"{amplitude} (" " count " times")?']
+    moves.append('"hold"')
+    if waves:
+        amplitude = f' (" by " {quantity})?' if quantity in writable else ""
+        moves.append(f'"wave"{amplitude} (" " count " times")?')
     return f"{name} ::= {' | '.join(moves)}"
