@@ -83,8 +83,8 @@ class PlanExecution:
         a status showing that hold is not someone else's goal overriding ours."""
         self._held_before = frozenset(agents)
 
-    def fail(self, reason: str) -> None:
-        self._finish(ExecutionState.FAILED, reason)
+    def fail(self, reason: str, spare: str = "") -> None:
+        self._finish(ExecutionState.FAILED, reason, spare)
 
     def stop(self, reason: str) -> None:
         self._finish(ExecutionState.STOPPED, reason)
@@ -163,17 +163,14 @@ class PlanExecution:
                 continue
             pending.hold_ahead = False
             if report.goal != clip_text(pending.goal.goal):
-                self._finish(
-                    ExecutionState.FAILED,
+                self.fail(
                     f"{name} received another goal ({report.goal!r}) while running "
                     f"{pending.goal.goal!r}",
                     spare=name,
                 )
                 return
             if report.state in FAILED_STATES:
-                self._finish(
-                    ExecutionState.FAILED, f"{name}: {report.error or report.state.value}", name
-                )
+                self.fail(f"{name}: {report.error or report.state.value}", spare=name)
                 return
             pending.finished = report.state in FINISHED_STATES
         if all(p.finished for p in self._current.values()):

@@ -27,6 +27,7 @@ from .rules import RulePlanner
 from .shield import SafetyShield
 
 MAX_INSTRUCTION_CHARS = 2000
+STOP_PLANNER = "fast-path:stop"  # the planner name of a stop plan
 NOT_A_NUMBER_RE = re.compile(r"[-+]?\b(?:nan|inf|infinity)\b", re.IGNORECASE)
 # Words a stop may come with that add no goal: who is addressed, how urgent, what is stopped.
 # Agent names are not among them: 'stop the elbow' holds the elbow alone (the rules plan it).
@@ -141,7 +142,7 @@ class PlanningPipeline:
         text = check_instruction(instruction)
         if is_stop(text):
             elapsed = (self.clock() - started) * 1000.0
-            return Plan(text, "fast-path:stop", stop=True, first_step_ms=elapsed, total_ms=elapsed)
+            return Plan(text, STOP_PLANNER, stop=True, first_step_ms=elapsed, total_ms=elapsed)
         planner, steps = self._proposals(text)
         builder = PlanBuilder(text, planner)
         expected = {agent: positions.get(agent, math.nan) for agent in self.robot.agent_names}
@@ -196,4 +197,4 @@ def _each(steps: Iterable[ProposedStep]) -> Generator[ProposedStep, None, None]:
     yield from steps
 
 
-__all__ = ["PlanCache", "Planner", "PlanningPipeline", "Proposal", "is_stop"]
+__all__ = ["STOP_PLANNER", "PlanCache", "Planner", "PlanningPipeline", "Proposal", "is_stop"]

@@ -25,7 +25,7 @@ from ..core.errors import LlmMasError
 from ..core.execution import HOLD_GOAL, ExecutionState, PlanExecution
 from ..core.llm.runtime import threads_beside_control_loops
 from ..core.plan import Plan, Step
-from ..core.planner import is_stop
+from ..core.planner import STOP_PLANNER, is_stop
 from ..core.planner_config import PlannerSettings, build_pipeline, planner_settings_from_params
 from ..core.quantities import format_number
 from ..core.report import AgentReport, KeyValues, agent_report, clip_text, plan_values
@@ -35,7 +35,6 @@ from ..ros.params import declare_all, declare_robot
 from ..ros.runtime import forward_python_logging, monotonic, run_nodes
 
 STATUS_PERIOD_S = 0.5
-STOP_PLANNER = "fast-path:stop"  # the planner name PlanningPipeline gives a stop plan
 
 
 @dataclass

@@ -77,7 +77,7 @@ _SEQUENCE_RE = re.compile(
     r"then|subsequently)\b"
 )
 _REPEAT_RE = re.compile(r"\b(?:twice|again|repeat|repeatedly|two times|back)\b")
-_WAVE_RE = re.compile(  # a wave word in any form: 'wave', 'waving', 'wiggles', 'shaked'
+_WAVE_RE = re.compile(  # a wave word in any form: 'wave', 'waving', 'wiggles', 'shaking'
     r"\b(?:" + "|".join(sorted(w.removesuffix("e") for w in WAVE_WORDS)) + r")(?:e|es|ed|ing)?\b"
 )
 _GLUE_WORDS = frozenset({"a", "an", "and", "of"})  # 'a quarter of a radian', 'one and a half'
@@ -315,10 +315,10 @@ def _action_name(agent: Agent, way: Way) -> str:
 
 
 class PlanGrammar:
-    """The plan grammar of one robot. The robot's rules are built once (per variant: timed moves
-    or not, styled or not, goals per step, each kind of agent unpolarized or moved one way); an
-    instruction picks its agents' variants and adds its number rules and bounds, and compiling
-    the whole grammar per instruction stays in the 10 ms range."""
+    """The plan grammar of one robot. Its step rules are built once per variant (goals per step,
+    agents allowed, styled or not); an instruction adds its action and number rules (each agent
+    unpolarized or moved one way, with the numbers it may write) and bounds, and compiling the
+    whole grammar per instruction stays in the 10 ms range."""
 
     def __init__(self, robot: RobotModel) -> None:
         _check_names("agent", robot.agent_names)
@@ -352,8 +352,9 @@ class PlanGrammar:
         for dimension, units in PLAN_UNITS.items():
             for way in _used(ways):
                 suffix = _suffix(way)
-                numbered = [unit for unit in units if numbers.rule(unit, way)]
-                rules += [f"num_{unit}{suffix} ::= {numbers.rule(unit, way)}" for unit in numbered]
+                alternatives = {unit: numbers.rule(unit, way) for unit in units}
+                numbered = [unit for unit in units if alternatives[unit]]
+                rules += [f"num_{unit}{suffix} ::= {alternatives[unit]}" for unit in numbered]
                 if numbered:
                     writable.add(f"q_{dimension}{suffix}")
                     quantities = " | ".join(f'num_{unit}{suffix} " {unit}"' for unit in numbered)
