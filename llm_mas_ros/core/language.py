@@ -43,6 +43,8 @@ STYLE_WORDS = {
 # Words that stop motion: to one agent a hold; an instruction of nothing else stops every agent.
 STOP_WORDS = frozenset({"stop", "halt", "freeze", "abort", "estop", "e-stop"})
 HOLD_WORDS = STOP_WORDS | {"hold", "stay", "keep"}
+# Hold words that say 'hold' on their own ('keep' needs a word after it: 'keep still').
+GLOBAL_HOLD_WORDS = HOLD_WORDS - {"keep"}
 # Courtesy and address: no goal in them, in a subgoal or in a stop ('hey, stop please').
 COURTESY_WORDS = frozenset({"please", "kindly", "thanks", "hey", "ok", "okay"})
 OPEN_WORDS = frozenset({"open", "release", "widen"})
@@ -114,6 +116,19 @@ DURATION_RE = re.compile(
 )
 TIMES_RE = re.compile(r"\b(?P<count>\d+)\s*(?:times|x)\b|\b(?P<word>once|twice|thrice)\b")
 _COUNT_WORDS = {"once": 1, "twice": 2, "thrice": 3}
+# Every word the agent language gives a meaning to: never read as a typo of a name ('hold' is
+# one edit from the stow alias 'fold', and must stay a hold).
+AGENT_LANGUAGE_WORDS = (
+    HOLD_WORDS
+    | OPEN_WORDS
+    | CLOSE_WORDS
+    | WAVE_WORDS
+    | FILLER_WORDS
+    | set(STYLE_WORDS)
+    | set(DIRECTION_WORDS)
+    | set(_COUNT_WORDS)
+    | {"times"}
+)
 MAX_DURATION_S = 120.0
 MAX_WAVES = 10
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import Protocol
 
 from .errors import PlanError
-from .language import COURTESY_WORDS, STOP_WORDS
+from .language import COURTESY_WORDS, GLOBAL_HOLD_WORDS
 from .plan import Plan, PlanBuilder, Proposal, ProposedStep, Step
 from .quantities import drop_sentence_dots
 from .robot import RobotModel
@@ -36,6 +36,8 @@ STOP_FILLER_WORDS = (
     | {"now", "immediately", "right", "emergency"}
     | {"it", "the", "all", "everything", "everybody", "everyone", "robot", "arm", "joints"}
     | {"moving", "motion", "motions", "movement", "movements"}
+    | {"on", "still", "steady", "position", "positions", "put", "there", "in", "place", "keep"}
+    | {"where", "you", "are", "is"}
 )
 
 
@@ -71,14 +73,16 @@ def check_instruction(text: object) -> str:
 
 
 def is_stop(instruction: str) -> bool:
-    """True when the instruction is a stop and nothing more: stop words ('stop', 'halt',
-    'freeze', 'e-stop', ...) with only courtesy, urgency or 'everything' around them ('hey, stop
-    please', 'STOP STOP', 'freeze everything now'). A goal beside the stop word ('stop at 30
-    degrees', 'stop the gripper then open it', "don't stop") is not the global stop."""
+    """True when the instruction is a stop or a hold and nothing more: stop or hold words
+    ('stop', 'halt', 'freeze', 'e-stop', 'hold', 'stay', 'keep still') with only courtesy,
+    urgency or 'everything' around them ('hey, stop please', 'STOP STOP', 'hold on', 'stay where
+    you are'). A goal beside the word ('stop at 30 degrees', 'hold the elbow', "don't stop") is
+    not the global stop."""
     words = [w for w in normalize_instruction(instruction).split() if w.strip("+-%")]
-    return any(w in STOP_WORDS for w in words) and all(
-        w in STOP_WORDS or w in STOP_FILLER_WORDS for w in words
+    says_hold = any(w in GLOBAL_HOLD_WORDS for w in words) or (
+        "keep" in words and bool({"still", "steady"} & set(words))
     )
+    return says_hold and all(w in GLOBAL_HOLD_WORDS or w in STOP_FILLER_WORDS for w in words)
 
 
 class PlanCache:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .language import CLOSE_WORDS, OPEN_WORDS, normalize
+from .language import AGENT_LANGUAGE_WORDS, CLOSE_WORDS, OPEN_WORDS, normalize
 from .robot import RobotModel
 
 T = TypeVar("T")
@@ -235,9 +235,10 @@ def _nearest(agents: list[str], where: Mapping[str, int | None], index: int) -> 
 
 def _typo_of(word: str, phrase: str) -> bool:
     """`word` is one-word `phrase` with one typo; short words never are ('left' is one edit
-    from 'lift')."""
+    from 'lift'), nor words of the agent language ('hold' is one edit from 'fold')."""
     return (
-        " " not in phrase
+        word not in AGENT_LANGUAGE_WORDS
+        and " " not in phrase
         and len(phrase) >= FUZZY_MIN_LENGTH
         and len(word) >= FUZZY_MIN_LENGTH
         and within_one_edit(word, phrase)

@@ -23,6 +23,7 @@ from std_msgs.msg import Bool, Float64MultiArray, String
 from ..core.agent import AgentGroup
 from ..core.bringup import HOST_NODE
 from ..core.errors import ConfigError
+from ..core.latched import GoalInbox, latched_stop_applies
 from ..core.robot import Agent
 from ..core.sim import joint_order
 from ..ros import qos, topics
@@ -49,13 +50,19 @@ class AgentNode(Node):
             qos.COMMANDS,
             qos_overriding_options=qos.overridable(),
         )
-        self.goals = self.create_subscription(
-            String,
-            "~/goal",
-            partial(on_goal, agent.name),
-            qos.GOALS,
-            qos_overriding_options=qos.overridable(),
+        self.inbox = GoalInbox()
+        self.on_goal = partial(on_goal, agent.name)
+        self.goals = qos.subscribe_latched(
+            self, String, "~/goal", qos.GOALS, self._on_live_goal, self._on_latched_goal
         )
+
+    def _on_live_goal(self, message: String) -> None:
+        if self.inbox.live(message.data, monotonic()):
+            self.on_goal(message)
+
+    def _on_latched_goal(self, message: String) -> None:
+        if self.inbox.latched(message.data, monotonic()):
+            self.on_goal(message)
 
     def send(self, position: float) -> None:
         self.command.data[0] = position
@@ -88,8 +95,8 @@ class AgentHost(Node):
             qos.JOINT_STATES,
             qos_overriding_options=qos.overridable(),
         )
-        self.create_subscription(
-            Bool, topics.ESTOP, self._on_estop, qos.ESTOP, qos_overriding_options=qos.overridable()
+        qos.subscribe_latched(
+            self, Bool, topics.ESTOP, qos.ESTOP, self._on_estop, self._on_latched_estop
         )
         self.create_timer(WATCHDOG_PERIOD_S, self._watchdog)
         self.create_timer(STATUS_PERIOD_S, self._publish_statuses)
@@ -123,11 +130,17 @@ class AgentHost(Node):
 
     def _on_estop(self, message: Bool) -> None:
         now = monotonic()
+        if all(core.estop == message.data for core in self.group.cores):
+            return  # heard on both paths, or repeated: nothing changes
         for core in self.group.cores:
             core.set_estop(bool(message.data), now)
         self.get_logger().warning("emergency stop " + ("ACTIVE" if message.data else "released"))
         self._control(now)  # the hold goes out now, not at the next state
         self._publish_statuses()
+
+    def _on_latched_estop(self, message: Bool) -> None:
+        if latched_stop_applies(message.data):
+            self._on_estop(message)
 
     def _watchdog(self) -> None:
         """No /joint_states for state_timeout_s: step anyway, so agents hold and say why."""

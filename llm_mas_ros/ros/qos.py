@@ -10,8 +10,14 @@ deadline is *incompatible* with a publisher that offers none, which is what stoc
 timeouts with their own watchdogs instead (state_timeout_s, agent_timeout_s).
 """
 
+from collections.abc import Callable
+from typing import Any
+
+from rclpy.event_handler import SubscriptionEventCallbacks
+from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
+from rclpy.subscription import Subscription
 
 
 def _profile(depth: int, reliable: bool, latched: bool) -> QoSProfile:
@@ -39,6 +45,44 @@ DIAGNOSTICS = _profile(depth=10, reliable=True, latched=False)
 PLAN = _profile(depth=1, reliable=True, latched=True)
 
 
-def overridable() -> QoSOverridingOptions:
-    """Allow reliability, durability, history and depth to be overridden by parameters."""
-    return QoSOverridingOptions.with_default_policies()
+def live(profile: QoSProfile) -> QoSProfile:
+    """The VOLATILE twin of a latched profile: it matches every publisher, `ros2 topic pub`'s
+    included, and hears what is sent from now on (see core/latched.py for the pair)."""
+    return QoSProfile(
+        history=profile.history,
+        depth=profile.depth,
+        reliability=profile.reliability,
+        durability=DurabilityPolicy.VOLATILE,
+    )
+
+
+def overridable(entity_id: str | None = None) -> QoSOverridingOptions:
+    """Allow reliability, durability, history and depth to be overridden by parameters;
+    `entity_id` tells two subscriptions of one node to one topic apart."""
+    return QoSOverridingOptions.with_default_policies(entity_id=entity_id)
+
+
+def subscribe_latched(
+    node: Node,
+    msg_type: type,
+    topic: str,
+    profile: QoSProfile,
+    on_live: Callable[[Any], None],
+    on_latched: Callable[[Any], None],
+) -> tuple[Subscription, Subscription]:
+    """Subscribe to a latched topic twice: live (VOLATILE, matches every publisher) and latched
+    (`profile`, for a late joiner's history). core/latched.py says how the two are reconciled."""
+    return (
+        node.create_subscription(
+            msg_type, topic, on_live, live(profile), qos_overriding_options=overridable()
+        ),
+        node.create_subscription(
+            msg_type,
+            topic,
+            on_latched,
+            profile,
+            qos_overriding_options=overridable("latched"),
+            # A VOLATILE publisher cannot match this one by design; the live twin hears it.
+            event_callbacks=SubscriptionEventCallbacks(incompatible_qos=lambda _event: None),
+        ),
+    )

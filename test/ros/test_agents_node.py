@@ -5,6 +5,7 @@ import math
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool, Float64MultiArray, String
 
@@ -88,7 +89,7 @@ def test_each_agent_is_its_own_node_with_its_own_topics(harness, arm):
     names = {name for name, _ in harness.tester.get_node_names_and_namespaces()}
     assert set(ROBOT.agent_names) <= names and "agent_host" in names
     subscriptions = harness.tester.get_subscriptions_info_by_topic("/elbow/goal")
-    assert [info.node_name for info in subscriptions] == ["elbow"]
+    assert {info.node_name for info in subscriptions} == {"elbow"}  # live + latched
     publishers = harness.tester.get_publishers_info_by_topic("/elbow_position_controller/commands")
     assert [info.node_name for info in publishers] == ["elbow"]
 
@@ -162,3 +163,41 @@ def test_a_restarted_agent_gets_its_current_goal(harness, arm):
         harness.add(node)
     # The new wrist_2 node receives the latched goal without anyone re-sending it.
     assert harness.until(lambda: restarted.group.core("wrist_2").goal == "move to 20 degrees")
+
+
+# What `ros2 topic pub`, rqt and Foxglove offer: reliable, VOLATILE.
+STOCK_TOOL_QOS = QoSProfile(
+    depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE
+)
+
+
+def test_stock_tools_can_stop_release_and_command_the_agents(harness, arm):
+    estop = harness.tester.create_publisher(Bool, "estop", STOCK_TOOL_QOS)
+    goal = harness.tester.create_publisher(String, "elbow/goal", STOCK_TOOL_QOS)
+    assert harness.until(
+        lambda: estop.get_subscription_count() > 0 and goal.get_subscription_count() > 0
+    )
+    goal.publish(String(data="bend to 20 degrees quickly"))
+    assert harness.until(lambda: arm.last("elbow").get("state") == "done")
+    assert arm.positions["elbow_joint"] == pytest.approx(math.radians(20), abs=1e-3)
+    assert arm.last("elbow")["goal_count"] == "1"
+    estop.publish(Bool(data=True))
+    assert harness.until(
+        lambda: all(arm.last(a).get("state") == "estop" for a in ROBOT.agent_names)
+    )
+    estop.publish(Bool(data=False))
+    assert harness.until(
+        lambda: all(arm.last(a).get("state") == "holding" for a in ROBOT.agent_names)
+    )
+
+
+def test_a_latched_release_does_not_undo_a_live_stop_twice_heard(harness, arm):
+    """A latched publisher's messages arrive on both paths; each counts once, and a stop stays
+    until a release arrives on the live path."""
+    arm.estop.publish(Bool(data=True))
+    assert harness.until(lambda: arm.last("elbow").get("state") == "estop")
+    arm.estop.publish(Bool(data=False))
+    assert harness.until(lambda: arm.last("elbow").get("state") == "holding")
+    arm.goals["elbow"].publish(String(data="move to 5 deg"))
+    assert harness.until(lambda: arm.last("elbow").get("state") == "done")
+    assert arm.last("elbow")["goal_count"] == "1"

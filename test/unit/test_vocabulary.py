@@ -4,6 +4,7 @@ import dataclasses
 
 import pytest
 
+from llm_mas_ros.core.language import AGENT_LANGUAGE_WORDS
 from llm_mas_ros.core.llm.grammar import PlanGrammar
 from llm_mas_ros.core.robot import Directions
 from llm_mas_ros.core.vocabulary import Vocabulary, within_one_edit
@@ -51,6 +52,18 @@ def test_instructions_about_nothing_of_this_robot_refer_to_nothing(vocabulary, i
 def test_verbs_and_directions_are_not_matched_with_typos(vocabulary):
     # 'left' (a word of shoulder_pan) is one edit from 'lift' (a word of shoulder_lift)
     assert vocabulary.referred("lift it").agents == {"shoulder_lift"}
+
+
+def test_no_word_of_the_agent_language_is_read_as_a_typo_of_a_name(vocabulary):
+    """'hold' is one edit from the stow alias 'fold': read as a typo it sent the arm to stow."""
+    exact = {
+        p for phrases in (*vocabulary.names.values(), *vocabulary.words.values()) for p in phrases
+    }
+    exact |= {p for phrases in vocabulary.pose_words.values() for p in phrases}
+    for word in sorted(AGENT_LANGUAGE_WORDS - exact):
+        assert vocabulary.referred(word).nothing, word
+    assert vocabulary.referred("hold").poses == frozenset()
+    assert vocabulary.referred("fodl").poses == {"stow"}  # a real typo still refers
 
 
 def test_rule_planner_names_are_exact_and_longest_first(vocabulary):
