@@ -94,7 +94,7 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
-    from llm_mas_ros.core.bringup import FASTDDS_PROFILE_ENV, dds_environment
+    from llm_mas_ros.launcher.bringup import FASTDDS_PROFILE_ENV, dds_environment
 
     profile = dds_environment({})[FASTDDS_PROFILE_ENV]
     base = {**os.environ, "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}

@@ -78,11 +78,11 @@ from typing import Any
 import numpy as np
 
 from llm_mas_ros.core.errors import ConfigError, LlmMasError, SubgoalError
-from llm_mas_ros.core.language import STYLE_WORDS, Skill, parse_subgoal
-from llm_mas_ros.core.llm.grammar import NONE_PLAN
-from llm_mas_ros.core.plan import Goal, ProposedStep, Rejection, Step
-from llm_mas_ros.core.planner import Planner, PlanningPipeline
-from llm_mas_ros.core.robot import RobotModel, load_robot
+from llm_mas_ros.core.language.agent_language import STYLE_WORDS, Skill, parse_subgoal
+from llm_mas_ros.core.planning.llm.grammar import NONE_PLAN
+from llm_mas_ros.core.planning.pipeline import Planner, PlanningPipeline
+from llm_mas_ros.core.planning.plan import Goal, ProposedStep, Rejection, Step
+from llm_mas_ros.core.robot.model import RobotModel, load_robot
 
 HERE = Path(__file__).resolve().parent
 DEVSET = HERE / "planner_devset.jsonl"
@@ -821,7 +821,7 @@ def make_backend(
     both are warmed up as the planner node does."""
     if name == "rules":
         return None
-    from llm_mas_ros.core.llm import backend as engine
+    from llm_mas_ros.core.planning.llm import backend as engine
 
     plain = name.endswith(PLAIN_SUFFIX)
     backend = engine.load_backend(
@@ -1030,7 +1030,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     for name in names:
         if name != "rules" and retriever is None:
-            from llm_mas_ros.core.llm.retrieval import EmbeddingRetriever
+            from llm_mas_ros.core.planning.llm.retrieval import EmbeddingRetriever
 
             retriever = EmbeddingRetriever.from_file()
             meta["retrieval"] = retrieval_latency(retriever, items, args.k)

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from llm_mas_ros.core.share import share_dir
+from llm_mas_ros.core.robot.share import share_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CLI = str(Path(sys.executable).with_name("llm-mas-ros"))

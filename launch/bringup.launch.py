@@ -3,7 +3,7 @@
     ros2 launch llm_mas_ros bringup.launch.py sim:=mujoco|none [config:=DIR] [agents:=separate]
 
 Thin on purpose: which nodes run, with which parameters and remappings, is decided by
-llm_mas_ros.core.bringup.node_list(), the same function `llm-mas-ros up` uses without ROS.
+llm_mas_ros.launcher.bringup.node_list(), the same function `llm-mas-ros up` uses without ROS.
 """
 
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
@@ -11,7 +11,7 @@ from launch.substitutions import EnvironmentVariable, LaunchConfiguration
 from launch_ros.actions import Node
 
 from launch import LaunchDescription
-from llm_mas_ros.core.bringup import FASTDDS_PROFILE_ENV, dds_environment, node_list
+from llm_mas_ros.launcher.bringup import FASTDDS_PROFILE_ENV, dds_environment, node_list
 
 ARGUMENTS = (
     (

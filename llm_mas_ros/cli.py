@@ -24,19 +24,19 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .core import params as P
-from .core.bringup import config_files, dds_environment, node_list
 from .core.errors import ConfigError, LlmMasError, PlanError
-from .core.planner import PlanningPipeline
-from .core.planner_config import (
+from .core.planning.pipeline import PlanningPipeline
+from .core.planning.settings import (
     BACKENDS,
     PlannerSettings,
     build_pipeline,
     planner_settings_from_params,
 )
-from .core.processes import DomainClaim, ProcessGroup, claim_free_domain
-from .core.robot import RobotModel, robot_from_params
-from .core.sim import initial_positions, sim_settings_from_params
+from .core.robot import param_files as P
+from .core.robot.model import RobotModel, robot_from_params
+from .core.sim.settings import initial_positions, sim_settings_from_params
+from .launcher.bringup import config_files, dds_environment, node_list
+from .launcher.processes import DomainClaim, ProcessGroup, claim_free_domain
 
 EXIT_FAILED = 1  # the instruction did not succeed (rejected, failed, timed out)
 EXIT_USAGE = 2  # bad arguments, configuration or environment
@@ -61,7 +61,7 @@ def _convert_embedded_model(settings: PlannerSettings) -> None:
     files, so inside the planner process it would be a silent half-minute."""
     if settings.backend != "smollm2":
         return
-    from .core.llm.runtime import convert_smollm2, smollm2_converted
+    from .core.planning.llm.models import convert_smollm2, smollm2_converted
 
     if smollm2_converted():
         return

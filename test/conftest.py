@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from llm_mas_ros.core.bringup import config_files, dds_environment
+from llm_mas_ros.launcher.bringup import config_files, dds_environment
 
 os.environ["ROS_DOMAIN_ID"] = str(random.Random().randint(1, 101))
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"

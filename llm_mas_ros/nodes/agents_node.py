@@ -20,12 +20,11 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool, Float64MultiArray, String
 
-from ..core.agent import AgentGroup
-from ..core.bringup import HOST_NODE
+from ..core.control.agent import AgentGroup
+from ..core.control.latched import GoalInbox, latched_stop_applies
 from ..core.errors import ConfigError
-from ..core.latched import GoalInbox, latched_stop_applies
-from ..core.robot import Agent
-from ..core.sim import joint_order
+from ..core.robot.model import Agent, joint_order
+from ..launcher.bringup import HOST_NODE
 from ..ros import qos, topics
 from ..ros.messages import agent_diagnostic, diagnostic_array
 from ..ros.params import declare, declare_robot

@@ -22,13 +22,13 @@ from rclpy.node import Node
 from std_msgs.msg import String
 
 from ..core.errors import LlmMasError
-from ..core.execution import HOLD_GOAL, ExecutionState, PlanExecution
-from ..core.llm.runtime import threads_beside_control_loops
-from ..core.plan import Plan, Step
-from ..core.planner import STOP_PLANNER, is_stop
-from ..core.planner_config import PlannerSettings, build_pipeline, planner_settings_from_params
-from ..core.quantities import format_number
-from ..core.report import AgentReport, KeyValues, agent_report, clip_text, plan_values
+from ..core.language.quantities import format_number
+from ..core.planning.execution import HOLD_GOAL, ExecutionState, PlanExecution
+from ..core.planning.llm.models import threads_beside_control_loops
+from ..core.planning.pipeline import STOP_PLANNER, is_stop
+from ..core.planning.plan import Plan, Step
+from ..core.planning.settings import PlannerSettings, build_pipeline, planner_settings_from_params
+from ..core.planning.status import AgentReport, KeyValues, agent_report, clip_text, plan_values
 from ..ros import qos, topics
 from ..ros.messages import diagnostic_array, diagnostic_status, values_of
 from ..ros.params import declare_all, declare_robot

@@ -15,7 +15,8 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
-from ..core.sim import ArmSimulation, SimSettings, sim_settings_from_params
+from ..core.sim.arm import ArmSimulation
+from ..core.sim.settings import SimSettings, sim_settings_from_params
 from ..ros import qos, topics
 from ..ros.messages import diagnostic_array, diagnostic_status
 from ..ros.params import declare_all, declare_robot

@@ -18,8 +18,8 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 
 from ..core.errors import LlmMasError
-from ..core.report import first_command_at, plan_json
-from ..core.robot import RobotModel
+from ..core.planning.status import first_command_at, plan_json
+from ..core.robot.model import RobotModel
 from . import qos, topics
 from .graph import spin_until
 from .messages import values_of

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.time import Time
 
-from ..core.agent import AgentStatus
-from ..core.report import KeyValues, agent_values
+from ..core.control.agent import AgentStatus
+from ..core.planning.status import KeyValues, agent_values
 
 
 def diagnostic_status(

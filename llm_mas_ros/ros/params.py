@@ -10,8 +10,8 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.exceptions import ParameterUninitializedException
 from rclpy.node import Node
 
-from ..core import params as P
-from ..core.robot import (
+from ..core.robot import param_files as P
+from ..core.robot.model import (
     DIRECTION_LISTS,
     ControlSettings,
     RobotModel,

@@ -20,7 +20,7 @@ from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
 from ..core.errors import LlmMasError
-from ..core.processes import LAUNCHER_ENV
+from ..launcher.processes import LAUNCHER_ENV
 
 PR_SET_PDEATHSIG = 1
 PR_SET_TIMERSLACK = 29

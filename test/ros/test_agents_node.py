@@ -9,8 +9,8 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool, Float64MultiArray, String
 
-from llm_mas_ros.core.report import clip_text
-from llm_mas_ros.core.robot import load_robot
+from llm_mas_ros.core.planning.status import clip_text
+from llm_mas_ros.core.robot.model import load_robot
 from llm_mas_ros.nodes.agents_node import AgentHost
 from llm_mas_ros.ros import qos
 from llm_mas_ros.ros.messages import values_of

@@ -2,7 +2,7 @@
 
 from rclpy.node import Node
 
-from llm_mas_ros.core.robot import load_robot
+from llm_mas_ros.core.robot.model import load_robot
 from llm_mas_ros.ros.params import declare_robot
 
 

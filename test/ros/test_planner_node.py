@@ -9,8 +9,8 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 
-from llm_mas_ros.core.plan import Proposal
-from llm_mas_ros.core.robot import load_robot
+from llm_mas_ros.core.planning.plan import Proposal
+from llm_mas_ros.core.robot.model import load_robot
 from llm_mas_ros.nodes.agents_node import AgentHost
 from llm_mas_ros.nodes.planner_node import PlannerNode
 from llm_mas_ros.nodes.sim_node import MujocoSimNode

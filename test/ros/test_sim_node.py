@@ -7,7 +7,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
-from llm_mas_ros.core.robot import load_robot
+from llm_mas_ros.core.robot.model import load_robot
 from llm_mas_ros.nodes.sim_node import MujocoSimNode
 from llm_mas_ros.ros import qos
 from llm_mas_ros.ros.messages import values_of

@@ -4,9 +4,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from llm_mas_ros.core.bringup import node_list
-from llm_mas_ros.core.processes import ProcessGroup
-from llm_mas_ros.core.robot import load_robot
+from llm_mas_ros.core.robot.model import load_robot
+from llm_mas_ros.launcher.bringup import node_list
+from llm_mas_ros.launcher.processes import ProcessGroup
 from llm_mas_ros.ros.client import GraphClient
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_mas_ros.core.bringup import FASTDDS_PROFILE_ENV
+from llm_mas_ros.launcher.bringup import FASTDDS_PROFILE_ENV
 from llm_mas_ros.ros.graph import spin_until
 
 CLI = [sys.executable, "-m", "llm_mas_ros.cli"]

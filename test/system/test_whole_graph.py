@@ -6,7 +6,7 @@ import pytest
 from rclpy.duration import Duration
 from std_msgs.msg import Bool, String
 
-from llm_mas_ros.core.robot import load_robot
+from llm_mas_ros.core.robot.model import load_robot
 from llm_mas_ros.ros import qos, topics
 from llm_mas_ros.ros.graph import spin_until
 

@@ -1,6 +1,6 @@
 import pytest
 
-from llm_mas_ros.core.robot import RobotModel, load_robot
+from llm_mas_ros.core.robot.model import RobotModel, load_robot
 
 
 @pytest.fixture(scope="session")

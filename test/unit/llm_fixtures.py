@@ -15,10 +15,10 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from llm_mas_ros.core.llm.examples import Example
-from llm_mas_ros.core.llm.grammar import PLAN_UNITS
-from llm_mas_ros.core.llm.runtime import LoadedModel, prepare
-from llm_mas_ros.core.robot import RobotModel, load_robot
+from llm_mas_ros.core.planning.llm.examples import Example
+from llm_mas_ros.core.planning.llm.grammar import PLAN_UNITS
+from llm_mas_ros.core.planning.llm.models import LoadedModel, prepare
+from llm_mas_ros.core.robot.model import RobotModel, load_robot
 
 PLANNER_BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "planner_bench.py"
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]

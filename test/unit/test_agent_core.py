@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from llm_mas_ros.core.agent import AgentGroup, AgentState, Level
-from llm_mas_ros.core.policy import MinimumJerkPolicy, Observation, minimum_jerk_fraction
+from llm_mas_ros.core.control.agent import AgentGroup, AgentState, Level
+from llm_mas_ros.core.control.policies import MinimumJerkPolicy, Observation, minimum_jerk_fraction
 
 
 def make_group(arm):

@@ -5,9 +5,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llm_mas_ros.core.errors import SubgoalError
-from llm_mas_ros.core.language import Skill, normalize, parse_subgoal, render_subgoal
-from llm_mas_ros.core.planner import PlanningPipeline
-from llm_mas_ros.core.quantities import number_words_values, stated_numbers
+from llm_mas_ros.core.language.agent_language import (
+    Skill,
+    normalize,
+    parse_subgoal,
+    render_subgoal,
+)
+from llm_mas_ros.core.language.quantities import number_words_values, stated_numbers
+from llm_mas_ros.core.planning.pipeline import PlanningPipeline
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,10 @@ import importlib.util
 
 import pytest
 
-from llm_mas_ros.core import params as P
-from llm_mas_ros.core.bringup import FASTDDS_PROFILE_ENV, NodeSpec, dds_environment, node_list
 from llm_mas_ros.core.errors import ConfigError
-from llm_mas_ros.core.share import share_path
+from llm_mas_ros.core.robot import param_files as P
+from llm_mas_ros.core.robot.share import share_path
+from llm_mas_ros.launcher.bringup import FASTDDS_PROFILE_ENV, NodeSpec, dds_environment, node_list
 
 
 def test_default_bringup_is_sim_agents_planner():

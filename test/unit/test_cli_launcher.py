@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from llm_mas_ros.cli import parse_arguments
-from llm_mas_ros.core.llm import runtime
-from llm_mas_ros.core.processes import (
+from llm_mas_ros.core.planning.llm import models
+from llm_mas_ros.launcher.processes import (
     DOMAIN_IDS,
     LAUNCHER_ENV,
     claim_free_domain,
@@ -73,14 +73,14 @@ def test_a_claimed_domain_is_not_claimed_again_until_released():
 
 
 def test_the_embedded_model_counts_as_converted_only_when_complete(tmp_path, monkeypatch):
-    monkeypatch.setenv(runtime.CACHE_ENV, str(tmp_path))
-    folder = runtime.smollm2_cache_dir()
-    assert folder.parent == tmp_path and not runtime.smollm2_converted()
+    monkeypatch.setenv(models.CACHE_ENV, str(tmp_path))
+    folder = models.smollm2_cache_dir()
+    assert folder.parent == tmp_path and not models.smollm2_converted()
     folder.mkdir()
     (folder / "config.json").write_text("{}")
-    assert not runtime.smollm2_converted()  # no weights: a conversion would run
+    assert not models.smollm2_converted()  # no weights: a conversion would run
     (folder / "model.safetensors").write_bytes(b"")
-    assert runtime.smollm2_converted()
+    assert models.smollm2_converted()
 
 
 @pytest.mark.parametrize("launcher, survives", [(None, True), ("1", False)])
@@ -101,21 +101,21 @@ def test_the_cli_converts_the_embedded_model_once_with_progress_even_in_a_pipe(t
     CLI runs it only when the cache lacks the model, and that its log reaches a piped stderr."""
     probe = (
         "import llm_mas_ros.cli as cli\n"
-        "from llm_mas_ros.core.llm import runtime\n"
-        "from llm_mas_ros.core.planner_config import PlannerSettings\n"
+        "from llm_mas_ros.core.planning.llm import models\n"
+        "from llm_mas_ros.core.planning.settings import PlannerSettings\n"
         "def convert(gguf, target):\n"
-        "    runtime.LOG.info('converting into %s', target.name)\n"
+        "    models.LOG.info('converting into %s', target.name)\n"
         "    target.mkdir(parents=True)\n"
         "    (target / 'config.json').write_text('{}')\n"
         "    (target / 'model.safetensors').write_bytes(b'')\n"
-        "runtime.convert_gguf = convert\n"
+        "models.convert_gguf = convert\n"
         "cli._show_progress()\n"
         "for backend in ('rules', 'smollm2', 'smollm2'):\n"
         "    cli._convert_embedded_model(PlannerSettings(backend=backend))\n"
     )
-    env = {**os.environ, runtime.CACHE_ENV: str(tmp_path)}
+    env = {**os.environ, models.CACHE_ENV: str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
     )
-    folder = runtime.smollm2_cache_dir().name  # this process has no override: same version
+    folder = models.smollm2_cache_dir().name  # this process has no override: same version
     assert result.stderr == f"llm-mas-ros: converting into {folder}\n"

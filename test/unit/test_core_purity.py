@@ -12,7 +12,7 @@ def test_importing_the_whole_core_never_imports_rclpy():
     modules = [
         m.name for m in pkgutil.walk_packages(llm_mas_ros.core.__path__, "llm_mas_ros.core.")
     ]
-    assert "llm_mas_ros.core.robot" in modules and "llm_mas_ros.core.sim" in modules
+    assert "llm_mas_ros.core.robot.model" in modules and "llm_mas_ros.core.sim.arm" in modules
     probe = (
         "import importlib, json, sys\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"

@@ -16,12 +16,12 @@ import pytest
 from llm_fixtures import load_planner_bench
 
 from llm_mas_ros.core.errors import ConfigError, PlanError
-from llm_mas_ros.core.llm.examples import Example, load_examples
-from llm_mas_ros.core.plan import ProposedStep, Rejection
-from llm_mas_ros.core.planner import PlanningPipeline, normalize_instruction
-from llm_mas_ros.core.quantities import number_words_values, stated_numbers
-from llm_mas_ros.core.robot import RobotModel, load_robot
-from llm_mas_ros.core.rules import RulePlanner
+from llm_mas_ros.core.language.quantities import number_words_values, stated_numbers
+from llm_mas_ros.core.planning.llm.examples import Example, load_examples
+from llm_mas_ros.core.planning.pipeline import PlanningPipeline, normalize_instruction
+from llm_mas_ros.core.planning.plan import ProposedStep, Rejection
+from llm_mas_ros.core.planning.rules import RulePlanner
+from llm_mas_ros.core.robot.model import RobotModel, load_robot
 
 ROOT = Path(__file__).resolve().parents[2]
 DEVSET_FILE = ROOT / "benchmarks" / "planner_devset.jsonl"
@@ -80,7 +80,7 @@ def bank() -> list[Example]:
 @pytest.fixture(scope="session")
 def minilm():
     """The real sentence encoder (its weights load once per process, ~1-3 s)."""
-    from llm_mas_ros.core.llm.retrieval import MiniLMEncoder
+    from llm_mas_ros.core.planning.llm.retrieval import MiniLMEncoder
 
     encoder = MiniLMEncoder()
     encoder.load()
@@ -197,7 +197,7 @@ def test_no_devset_instruction_is_a_near_copy_of_a_bank_one(every_set, bank):
 
 
 def test_no_devset_instruction_means_the_same_as_a_bank_one(every_set, bank, minilm, tmp_path):
-    from llm_mas_ros.core.llm.retrieval import EmbeddingRetriever
+    from llm_mas_ros.core.planning.llm.retrieval import EmbeddingRetriever
 
     retriever = EmbeddingRetriever(bank, minilm, cache_dir=tmp_path)
     queries = minilm.encode([item.instruction for item in every_set])
@@ -238,7 +238,7 @@ def test_bank_plans_write_only_numbers_their_instruction_states(bank):
 def test_the_constrained_decoder_can_write_every_bank_plan(bank, robot):
     import xgrammar  # required dependencies: a missing one must fail, not skip
 
-    from llm_mas_ros.core.llm import grammar as grammar_module
+    from llm_mas_ros.core.planning.llm import grammar as grammar_module
 
     grammar = grammar_module.PlanGrammar(robot)
     refused = [

@@ -1,9 +1,9 @@
 """Plan execution from agent reports: done only for *our* goal, failures, timeouts, holds."""
 
-from llm_mas_ros.core.agent import AgentState
-from llm_mas_ros.core.execution import HOLD_GOAL, ExecutionState, PlanExecution
-from llm_mas_ros.core.plan import Goal
-from llm_mas_ros.core.report import AgentReport, clip_text
+from llm_mas_ros.core.control.agent import AgentState
+from llm_mas_ros.core.planning.execution import HOLD_GOAL, ExecutionState, PlanExecution
+from llm_mas_ros.core.planning.plan import Goal
+from llm_mas_ros.core.planning.status import AgentReport, clip_text
 
 STEP_1 = (Goal("elbow", "move to 10 deg", 0.17, 1.0), Goal("gripper", "open", 0.04, 2.0))
 STEP_2 = (Goal("elbow", "move to 20 deg", 0.35, 1.0),)

@@ -1,6 +1,6 @@
 """A latched topic heard live and latched: each goal counts once, history only when owed."""
 
-from llm_mas_ros.core.latched import ECHO_WINDOW_S, GoalInbox, latched_stop_applies
+from llm_mas_ros.core.control.latched import ECHO_WINDOW_S, GoalInbox, latched_stop_applies
 
 
 def test_history_counts_for_an_agent_that_heard_nothing():

@@ -18,19 +18,19 @@ from llm_fixtures import EXAMPLES, FORTY_FIVE_DEGREE_NUMBERS, INSTRUCTIONS, robo
 from transformers import LogitsProcessorList
 
 from llm_mas_ros.core.errors import PlanError
-from llm_mas_ros.core.llm.backend import (
+from llm_mas_ros.core.planning.llm.backend import (
     LlmPlanner,
     PlainGeneratePlanner,
     warm_up,
     without_repeats,
 )
-from llm_mas_ros.core.llm.decoder import ConstrainedDecoder
-from llm_mas_ros.core.llm.grammar import NONE_PLAN, STEP_SEPARATOR, PlanGrammar
-from llm_mas_ros.core.llm.prompt import PromptBuilder
-from llm_mas_ros.core.plan import Proposal
-from llm_mas_ros.core.planner import PlanningPipeline
-from llm_mas_ros.core.rules import RulePlanner
-from llm_mas_ros.core.shield import SafetyShield
+from llm_mas_ros.core.planning.llm.decoder import ConstrainedDecoder
+from llm_mas_ros.core.planning.llm.grammar import NONE_PLAN, STEP_SEPARATOR, PlanGrammar
+from llm_mas_ros.core.planning.llm.prompt import PromptBuilder
+from llm_mas_ros.core.planning.pipeline import PlanningPipeline
+from llm_mas_ros.core.planning.plan import Proposal
+from llm_mas_ros.core.planning.rules import RulePlanner
+from llm_mas_ros.core.planning.shield import SafetyShield
 
 SEEDS = (0, 1, 2, 3)
 NUMBER_RE = re.compile(r"(-?\d+(?:\.\d+)?) (deg|rad|mm|cm|m)\b")

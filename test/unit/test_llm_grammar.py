@@ -13,8 +13,8 @@ import xgrammar as xgr
 from llm_fixtures import FORTY_FIVE_DEGREE_NUMBERS, robot, tokenizer
 
 from llm_mas_ros.core.errors import ConfigError
-from llm_mas_ros.core.llm.examples import load_examples
-from llm_mas_ros.core.llm.grammar import (
+from llm_mas_ros.core.planning.llm.examples import load_examples
+from llm_mas_ros.core.planning.llm.grammar import (
     MAX_GOALS_PER_STEP,
     MAX_STEPS,
     NONE_PLAN,
@@ -24,9 +24,9 @@ from llm_mas_ros.core.llm.grammar import (
     stated_quantities,
     step_bound,
 )
-from llm_mas_ros.core.robot import RobotModel
-from llm_mas_ros.core.rules import RulePlanner
-from llm_mas_ros.core.shield import SafetyShield
+from llm_mas_ros.core.planning.rules import RulePlanner
+from llm_mas_ros.core.planning.shield import SafetyShield
+from llm_mas_ros.core.robot.model import RobotModel
 
 NUMBER_RE = re.compile(r"(-?\d+(?:\.\d+)?) (deg|rad|mm|cm|m|s)\b")
 

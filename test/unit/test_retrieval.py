@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from llm_mas_ros.core.errors import ConfigError
-from llm_mas_ros.core.llm.examples import Example, load_examples
-from llm_mas_ros.core.llm.retrieval import (
+from llm_mas_ros.core.planning.llm.examples import Example, load_examples
+from llm_mas_ros.core.planning.llm.retrieval import (
     EmbeddingRetriever,
     LexicalRetriever,
     MiniLMEncoder,

@@ -3,10 +3,10 @@ import textwrap
 
 import pytest
 
-from llm_mas_ros.core import params as P
 from llm_mas_ros.core.errors import ConfigError
-from llm_mas_ros.core.robot import load_urdf, parse_urdf_joints, robot_from_params
-from llm_mas_ros.core.share import share_path
+from llm_mas_ros.core.robot import param_files as P
+from llm_mas_ros.core.robot.model import load_urdf, parse_urdf_joints, robot_from_params
+from llm_mas_ros.core.robot.share import share_path
 
 CONTRACT_JOINTS = (
     "shoulder_pan_joint",

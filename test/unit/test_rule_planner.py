@@ -3,9 +3,9 @@ import math
 import pytest
 
 from llm_mas_ros.core.errors import PlanError
-from llm_mas_ros.core.plan import Proposal
-from llm_mas_ros.core.planner import PlanningPipeline, is_stop, normalize_instruction
-from llm_mas_ros.core.rules import RulePlanner
+from llm_mas_ros.core.planning.pipeline import PlanningPipeline, is_stop, normalize_instruction
+from llm_mas_ros.core.planning.plan import Proposal
+from llm_mas_ros.core.planning.rules import RulePlanner
 
 HOME = {
     "shoulder_pan": 0.0,

@@ -27,7 +27,7 @@ def fake_install(root: Path) -> Path:
 
 
 def share_dir_in_subprocess(env_extra: dict[str, str], cwd: Path | None = None) -> str:
-    probe = "from llm_mas_ros.core.share import share_dir; print(share_dir())"
+    probe = "from llm_mas_ros.core.robot.share import share_dir; print(share_dir())"
     env = {
         k: v for k, v in os.environ.items() if k not in ("AMENT_PREFIX_PATH", "LLM_MAS_ROS_SHARE")
     }

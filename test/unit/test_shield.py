@@ -6,13 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from llm_mas_ros.core.control.motion import MIN_JERK_PEAK_RATIO, minimum_duration, plan_motion
 from llm_mas_ros.core.errors import SubgoalError
-from llm_mas_ros.core.language import parse_subgoal
-from llm_mas_ros.core.motion import MIN_JERK_PEAK_RATIO, minimum_duration, plan_motion
-from llm_mas_ros.core.plan import Proposal
-from llm_mas_ros.core.planner import PlanningPipeline
-from llm_mas_ros.core.robot import load_robot
-from llm_mas_ros.core.shield import SafetyShield
+from llm_mas_ros.core.language.agent_language import parse_subgoal
+from llm_mas_ros.core.planning.pipeline import PlanningPipeline
+from llm_mas_ros.core.planning.plan import Proposal
+from llm_mas_ros.core.planning.shield import SafetyShield
+from llm_mas_ros.core.robot.model import load_robot
 
 ROBOT = load_robot()
 AGENTS = st.sampled_from(ROBOT.agent_names)

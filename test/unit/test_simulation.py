@@ -6,13 +6,9 @@ import numpy as np
 import pytest
 
 from llm_mas_ros.core.errors import ConfigError
-from llm_mas_ros.core.sim import (
-    ArmSimulation,
-    SimSettings,
-    initial_positions,
-    joint_order,
-    sim_settings_from_params,
-)
+from llm_mas_ros.core.robot.model import joint_order
+from llm_mas_ros.core.sim.arm import ArmSimulation
+from llm_mas_ros.core.sim.settings import SimSettings, initial_positions, sim_settings_from_params
 
 
 @pytest.fixture()

@@ -1,8 +1,8 @@
 """Diagnostic key/values: what nodes publish is what the planner and the CLI read back."""
 
-from llm_mas_ros.core.agent import AgentGroup, AgentState
-from llm_mas_ros.core.planner import PlanningPipeline
-from llm_mas_ros.core.report import (
+from llm_mas_ros.core.control.agent import AgentGroup, AgentState
+from llm_mas_ros.core.planning.pipeline import PlanningPipeline
+from llm_mas_ros.core.planning.status import (
     CLIP_CHARS,
     agent_report,
     agent_values,

@@ -4,10 +4,10 @@ import dataclasses
 
 import pytest
 
-from llm_mas_ros.core.language import AGENT_LANGUAGE_WORDS
-from llm_mas_ros.core.llm.grammar import PlanGrammar
-from llm_mas_ros.core.robot import Directions
-from llm_mas_ros.core.vocabulary import Vocabulary, within_one_edit
+from llm_mas_ros.core.language.agent_language import AGENT_LANGUAGE_WORDS
+from llm_mas_ros.core.language.vocabulary import Vocabulary, within_one_edit
+from llm_mas_ros.core.planning.llm.grammar import PlanGrammar
+from llm_mas_ros.core.robot.model import Directions
 
 
 @pytest.fixture(scope="module")

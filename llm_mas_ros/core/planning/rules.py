@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .errors import PlanError, SubgoalError
-from .language import (
+from ..errors import PlanError, SubgoalError
+from ..language.agent_language import (
     CLOSE_WORDS,
     COURTESY_WORDS,
     FILLER_WORDS,
@@ -26,10 +26,10 @@ from .language import (
     normalize,
     parse_subgoal,
 )
+from ..language.quantities import SENTENCE_DOT_PATTERN
+from ..language.vocabulary import Vocabulary
+from ..robot.model import RobotModel
 from .plan import Proposal, ProposedStep
-from .quantities import SENTENCE_DOT_PATTERN
-from .robot import RobotModel
-from .vocabulary import Vocabulary
 
 STEP_SPLIT_RE = re.compile(
     rf";|{SENTENCE_DOT_PATTERN}"

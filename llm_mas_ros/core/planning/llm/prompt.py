@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..robot import Agent, RobotModel
+from ...robot.model import Agent, RobotModel
 from .examples import Example, Retriever
 from .grammar import GOAL_SEPARATOR, NONE_PLAN, PLAN_UNITS, STEP_SEPARATOR, PlanGrammar
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from . import params as P
-from .errors import ConfigError
+from ..errors import ConfigError
+from . import param_files as P
 from .share import resolve, share_path
 
 MOVABLE_JOINT_TYPES = ("revolute", "prismatic", "continuous")
@@ -363,3 +363,9 @@ def default_config_files() -> list[Path]:
 def load_robot(files: Iterable[str | Path] | None = None) -> RobotModel:
     """The robot model from parameter files (default: the package's config/robot.yaml)."""
     return robot_from_params(P.load_parameters(files or default_config_files()))
+
+
+def joint_order(names: Sequence[str], wanted: Sequence[str]) -> list[int]:
+    """Index in `names` of each of `wanted` (-1 where absent): maps a JointState onto agents."""
+    lookup = {name: index for index, name in enumerate(names)}
+    return [lookup.get(name, -1) for name in wanted]

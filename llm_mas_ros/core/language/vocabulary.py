@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .language import AGENT_LANGUAGE_WORDS, CLOSE_WORDS, OPEN_WORDS, normalize
-from .robot import RobotModel
+from ..robot.model import RobotModel
+from .agent_language import AGENT_LANGUAGE_WORDS, CLOSE_WORDS, OPEN_WORDS, normalize
 
 T = TypeVar("T")
 

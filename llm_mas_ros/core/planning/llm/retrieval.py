@@ -43,11 +43,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..errors import ConfigError, ModelError
+from ...errors import ConfigError, ModelError
 from ..rules import GOAL_SPLIT_RE, STEP_SPLIT_RE
 from .examples import Example, load_examples
 from .grammar import GOAL_SEPARATOR, NONE_PLAN, STEP_SEPARATOR
-from .runtime import cache_root
+from .models import cache_root
 
 LOG = logging.getLogger(__name__)
 

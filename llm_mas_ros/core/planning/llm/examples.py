@@ -14,8 +14,8 @@ from typing import Protocol
 
 import yaml
 
-from ..errors import ConfigError
-from ..share import resolve
+from ...errors import ConfigError
+from ...robot.share import resolve
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from .errors import SubgoalError
+from ..errors import SubgoalError
+from ..robot.model import Agent
 from .quantities import UNITS, Quantity, drop_sentence_dots, find_quantities, format_number
-from .robot import Agent
 
 MAX_GOAL_CHARS = 300
 

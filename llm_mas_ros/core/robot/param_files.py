@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 Parameters = dict[str, Any]
 T = TypeVar("T")

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError, PlanError
+from ...errors import ModelError, PlanError
 
 DEFAULT_MAX_NEW_TOKENS = 192
 FINISH_RESERVE_TOKENS = 48  # past (max - reserve), a plan ends at the first point it may end

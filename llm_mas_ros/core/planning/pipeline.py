@@ -18,11 +18,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import Protocol
 
-from .errors import PlanError
-from .language import COURTESY_WORDS, GLOBAL_HOLD_WORDS
+from ..errors import PlanError
+from ..language.agent_language import COURTESY_WORDS, GLOBAL_HOLD_WORDS
+from ..language.quantities import drop_sentence_dots
+from ..robot.model import RobotModel
 from .plan import Plan, PlanBuilder, Proposal, ProposedStep, Step
-from .quantities import drop_sentence_dots
-from .robot import RobotModel
 from .rules import RulePlanner
 from .shield import SafetyShield
 

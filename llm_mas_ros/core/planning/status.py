@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .agent import AgentState, AgentStatus
+from ..control.agent import AgentState, AgentStatus
+from ..language.quantities import format_number
 from .plan import Plan
-from .quantities import format_number
 
 KeyValues = list[tuple[str, str]]
 CLIP_CHARS = 200  # longest untrusted text a status repeats (it is re-sent several times a s)

@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.errors import LlmMasError
 from .bringup import NodeSpec, dds_environment
-from .errors import LlmMasError
 
 STOP_GRACE_S = 5.0
 LAUNCHER_ENV = "LLM_MAS_ROS_LAUNCHER_PID"  # set in every child: the pid of the process starting it

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import params as P
-from .errors import ConfigError
-from .share import share_path
+from ..core.errors import ConfigError
+from ..core.robot import param_files as P
+from ..core.robot.share import share_path
 
 PACKAGE = "llm_mas_ros"
 SIMULATORS = ("mujoco", "none")

@@ -20,15 +20,15 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..errors import ConfigError, PlanError
+from ...errors import ConfigError, PlanError
+from ...robot.model import RobotModel
 from ..plan import ProposedStep
-from ..robot import RobotModel
 from ..rules import RulePlanner
 from .decoder import DEFAULT_MAX_NEW_TOKENS, ConstrainedDecoder, DecodeStats, stop_token_ids
 from .examples import Retriever
 from .grammar import NONE_PLAN, STEP_SEPARATOR, AllowedNumbers, PlanGrammar
+from .models import LoadedModel, load_local, load_smollm2
 from .prompt import DEFAULT_EXAMPLES, PromptBuilder
-from .runtime import LoadedModel, load_local, load_smollm2
 
 BACKENDS = ("rules", "smollm2", "local")
 _RELATIVE_RE = re.compile(r"(?:by|wave)\b")

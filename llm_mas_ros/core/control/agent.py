@@ -15,11 +15,11 @@ from enum import Enum
 
 import numpy as np
 
-from .errors import SubgoalError
-from .language import parse_subgoal
+from ..errors import SubgoalError
+from ..language.agent_language import parse_subgoal
+from ..robot.model import Agent, RobotModel
 from .motion import Motion, plan_motion
-from .policy import MinimumJerkPolicy, Observation, Policy
-from .robot import Agent, RobotModel
+from .policies import MinimumJerkPolicy, Observation, Policy
 
 
 class AgentState(str, Enum):

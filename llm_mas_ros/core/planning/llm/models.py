@@ -9,7 +9,7 @@ renamed into place, so an interrupted conversion never leaves a half-written cac
 Models run in eval mode (the decoder wraps its calls in torch.inference_mode): by default in
 bfloat16 on CPUs with native bf16 instructions (AMX, AVX512-BF16), else float32, and bfloat16 or
 float16 on CUDA. Load
-progress is logged (logger 'llm_mas_ros.core.llm.runtime', INFO) for a person to see.
+progress is logged (logger 'llm_mas_ros.core.planning.llm.models', INFO) for a person to see.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ModelError
+from ...errors import ModelError
 
 LOG = logging.getLogger(__name__)
 

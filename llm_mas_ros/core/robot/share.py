@@ -14,7 +14,7 @@ import sys
 from functools import cache
 from pathlib import Path, PurePath
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 PACKAGE = "llm_mas_ros"
 SHARE_ENV = "LLM_MAS_ROS_SHARE"
@@ -40,7 +40,7 @@ def _candidates() -> list[Path]:
     found: list[Path] = []
     if os.environ.get(SHARE_ENV):
         found.append(Path(os.environ[SHARE_ENV]))
-    found.append(Path(__file__).resolve().parents[2])  # source checkout: <repo>/llm_mas_ros/core
+    found.append(Path(__file__).resolve().parents[3])  # source: <repo>/llm_mas_ros/core/robot
     installed = _installed_share()
     if installed:
         found.append(installed)

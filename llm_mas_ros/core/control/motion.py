@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .errors import SubgoalError
-from .language import Skill, Subgoal, quantity_text
-from .robot import Agent, RobotModel
+from ..errors import SubgoalError
+from ..language.agent_language import Skill, Subgoal, quantity_text
+from ..robot.model import Agent, RobotModel
 
 MIN_JERK_PEAK_RATIO = 15.0 / 8.0  # peak / mean speed of a minimum-jerk move
 MIN_SEGMENT_S = 0.3  # shortest move (s): shorter ones only excite the controller

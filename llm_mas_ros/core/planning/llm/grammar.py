@@ -38,9 +38,15 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ..errors import ConfigError
-from ..language import MAX_DURATION_S, MAX_WAVES, STYLE_WORDS, WAVE_WORDS, normalize
-from ..quantities import (
+from ...errors import ConfigError
+from ...language.agent_language import (
+    MAX_DURATION_S,
+    MAX_WAVES,
+    STYLE_WORDS,
+    WAVE_WORDS,
+    normalize,
+)
+from ...language.quantities import (
     SIGN_WORDS,
     UNITS,
     find_quantities,
@@ -48,9 +54,9 @@ from ..quantities import (
     number_words,
     number_words_values,
 )
-from ..robot import Agent, RobotModel
+from ...language.vocabulary import Vocabulary
+from ...robot.model import Agent, RobotModel
 from ..rules import GOAL_SPLIT_RE, STEP_SPLIT_RE
-from ..vocabulary import Vocabulary
 
 NONE_PLAN = "none"
 STEP_SEPARATOR = " then "

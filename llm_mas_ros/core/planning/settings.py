@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import params as P
-from .errors import ConfigError
-from .planner import PlanningPipeline
-from .robot import RobotModel
+from ..errors import ConfigError
+from ..robot import param_files as P
+from ..robot.model import RobotModel
+from .pipeline import PlanningPipeline
 
 BACKENDS = ("rules", "smollm2", "local")
 SHIELD_MODES = ("reject", "clamp")

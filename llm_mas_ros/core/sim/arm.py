@@ -10,40 +10,14 @@ Units: rad, m, s, N*m, N.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 import mujoco
 import numpy as np
 
-from . import params as P
-from .errors import ConfigError
-from .robot import RobotModel
-
-
-@dataclass(frozen=True)
-class SimSettings:
-    """Physics settings: rates (Hz), servo gains (N*m/rad and N*m*s/rad for revolute joints,
-    N/m and N*s/m for prismatic ones), rotor armature (kg*m^2 or kg)."""
-
-    physics_rate_hz: float = 500.0
-    publish_rate_hz: float = 250.0
-    initial_pose: str = "home"
-    revolute_kp: float = 2000.0
-    revolute_kv: float = 120.0
-    prismatic_kp: float = 2000.0
-    prismatic_kv: float = 60.0
-    armature: float = 0.1
-    gravity_compensation: bool = True
-
-
-def sim_settings_from_params(params: Mapping[str, object]) -> SimSettings:
-    settings = P.typed(SimSettings, params)
-    if settings.physics_rate_hz < 100 or settings.publish_rate_hz <= 0:
-        raise ConfigError("physics_rate_hz must be >= 100 and publish_rate_hz > 0")
-    if settings.publish_rate_hz > settings.physics_rate_hz:
-        raise ConfigError("publish_rate_hz cannot exceed physics_rate_hz")
-    return settings
+from ..errors import ConfigError
+from ..robot.model import RobotModel
+from .settings import SimSettings, initial_positions
 
 
 class ArmSimulation:
@@ -159,18 +133,3 @@ class ArmSimulation:
             if joint.mimic and joint.mimic in self.joint_names:
                 leader = self.model.joint(joint.mimic).qposadr[0]
                 self.data.qpos[self.model.joint(name).qposadr[0]] = self.data.qpos[leader]
-
-
-def initial_positions(robot: RobotModel, pose: str) -> dict[str, float]:
-    """Where the simulation starts: `pose` for the joints it names, else 0 within limits."""
-    named = robot.pose(pose) if pose else {}
-    return {
-        agent.joint.name: agent.joint.clamp(named.get(agent.joint.name, 0.0))
-        for agent in robot.agents
-    }
-
-
-def joint_order(names: Sequence[str], wanted: Sequence[str]) -> list[int]:
-    """Index in `names` of each of `wanted` (-1 where absent): maps a JointState onto agents."""
-    lookup = {name: index for index, name in enumerate(names)}
-    return [lookup.get(name, -1) for name in wanted]

@@ -14,11 +14,11 @@ import math
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 
-from .errors import SubgoalError
-from .language import Skill, Subgoal, parse_subgoal, render_subgoal
-from .motion import Motion, nominal_duration, plan_motion
+from ..control.motion import Motion, nominal_duration, plan_motion
+from ..errors import SubgoalError
+from ..language.agent_language import Skill, Subgoal, parse_subgoal, render_subgoal
+from ..robot.model import RobotModel
 from .plan import Goal, Proposal, Rejection, Step
-from .robot import RobotModel
 
 
 @dataclass(frozen=True)

