@@ -4,11 +4,8 @@ tokenizer trained in-process on text in the plan language. No download, no hub, 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import random
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 from types import ModuleType
 
 import torch
@@ -19,8 +16,8 @@ from llm_mas_ros.core.planning.llm.examples import Example
 from llm_mas_ros.core.planning.llm.grammar import PLAN_UNITS
 from llm_mas_ros.core.planning.llm.models import LoadedModel, prepare
 from llm_mas_ros.core.robot.model import RobotModel, load_robot
+from llm_mas_ros.eval import bench_cli
 
-PLANNER_BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "planner_bench.py"
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 CHATML = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
@@ -158,14 +155,6 @@ EXAMPLES = FixedRetriever(
 
 
 def load_planner_bench() -> ModuleType:
-    """benchmarks/planner_bench.py as a module (benchmarks/ is no package), loaded once per
-    process: a module another test loaded already is reused, so classes stay the same."""
-    loaded = sys.modules.get("planner_bench")
-    if loaded is not None and Path(getattr(loaded, "__file__", "")) == PLANNER_BENCH:
-        return loaded
-    spec = importlib.util.spec_from_file_location("planner_bench", PLANNER_BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["planner_bench"] = module  # dataclasses look their module up while decorating
-    spec.loader.exec_module(module)
-    return module
+    """The planner benchmark's command line (what benchmarks/planner_bench.py runs), for tests
+    that call its `main(argv)`; new tests import llm_mas_ros.eval.bench_cli directly."""
+    return bench_cli

@@ -13,15 +13,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from llm_fixtures import load_planner_bench
 
 from llm_mas_ros.core.errors import ConfigError, PlanError
+from llm_mas_ros.core.language.agent_language import normalize
 from llm_mas_ros.core.language.quantities import number_words_values, stated_numbers
 from llm_mas_ros.core.planning.llm.examples import Example, load_examples
-from llm_mas_ros.core.planning.pipeline import PlanningPipeline, normalize_instruction
-from llm_mas_ros.core.planning.plan import ProposedStep, Rejection
+from llm_mas_ros.core.planning.pipeline import PlanningPipeline
+from llm_mas_ros.core.planning.plan import Goal, ProposedStep, Rejection
 from llm_mas_ros.core.planning.rules import RulePlanner
 from llm_mas_ros.core.robot.model import RobotModel, load_robot
+from llm_mas_ros.eval.bench_cli import main
+from llm_mas_ros.eval.devset import OUTCOMES, DevItem, load_devset, parse_item
+from llm_mas_ros.eval.runs import BackendRun, ObservedBackend, run_item
+from llm_mas_ros.eval.scoring import Outcome, Score, limit_violations, score
+from llm_mas_ros.eval.summary import rejection_metrics, summarise
 
 ROOT = Path(__file__).resolve().parents[2]
 DEVSET_FILE = ROOT / "benchmarks" / "planner_devset.jsonl"
@@ -53,9 +58,6 @@ REQUIRED_TAGS = (
 PLAN_NUMBER_RE = re.compile(r"\b(?:to|by|in) (-?\d+(?:\.\d+)?)\b")
 
 
-bench = load_planner_bench()
-
-
 @pytest.fixture(scope="module")
 def robot() -> RobotModel:
     return load_robot()
@@ -63,13 +65,13 @@ def robot() -> RobotModel:
 
 @pytest.fixture(scope="module")
 def items(robot):
-    return bench.load_devset(DEVSET_FILE, robot)
+    return load_devset(DEVSET_FILE, robot)
 
 
 @pytest.fixture(scope="module", params=[DEVSET_FILE, HELDOUT_FILE], ids=["dev", "heldout"])
 def every_set(request, robot):
     """The dev set, then the held-out set: both must be valid and honest."""
-    return bench.load_devset(request.param, robot)
+    return load_devset(request.param, robot)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +91,7 @@ def minilm():
 
 def _masked(text: str) -> str:
     """Normalised text with every number (digits or words) replaced by '#'."""
-    words = normalize_instruction(text).replace("-", " ").split()
+    words = normalize(text).replace("-", " ").split()
     return " ".join(
         "#" if re.fullmatch(r"[+-]?\d+(?:\.\d+)?", word) or number_words_values(word) else word
         for word in words
@@ -104,7 +106,7 @@ def test_every_devset_line_validates_and_the_set_is_large_and_varied(items):
     tags = [tag for item in items for tag in item.tags]
     thin = {tag: tags.count(tag) for tag in REQUIRED_TAGS if tags.count(tag) < 3}
     assert not thin, f"tags with fewer than 3 items: {thin}"
-    assert {item.expect for item in items} == set(bench.OUTCOMES)
+    assert {item.expect for item in items} == set(OUTCOMES)
 
 
 @pytest.mark.parametrize(
@@ -157,7 +159,7 @@ def test_every_devset_line_validates_and_the_set_is_large_and_varied(items):
 )
 def test_schema_violations_are_reported_with_their_reason(robot, line, message):
     with pytest.raises(ConfigError, match=message):
-        bench.parse_item(line, robot)
+        parse_item(line, robot)
 
 
 def test_expected_targets_lie_within_the_urdf_limits(every_set, robot):
@@ -172,22 +174,22 @@ def test_expected_targets_lie_within_the_urdf_limits(every_set, robot):
 
 
 def test_devset_ids_and_instructions_are_unique(every_set):
-    keys = [normalize_instruction(item.instruction) for item in every_set]
+    keys = [normalize(item.instruction) for item in every_set]
     assert len(set(keys)) == len(keys)
 
 
 def test_devset_is_disjoint_from_the_bank_exactly_and_when_normalised(every_set, bank):
-    bank_keys = {normalize_instruction(e.instruction) for e in bank}
+    bank_keys = {normalize(e.instruction) for e in bank}
     bank_masked = {_masked(e.instruction) for e in bank}
-    assert not [i.id for i in every_set if normalize_instruction(i.instruction) in bank_keys]
+    assert not [i.id for i in every_set if normalize(i.instruction) in bank_keys]
     assert not [i.id for i in every_set if _masked(i.instruction) in bank_masked]
 
 
 def test_no_devset_instruction_is_a_near_copy_of_a_bank_one(every_set, bank):
-    bank_keys = [normalize_instruction(e.instruction) for e in bank]
+    bank_keys = [normalize(e.instruction) for e in bank]
     close = []
     for item in every_set:
-        key = normalize_instruction(item.instruction)
+        key = normalize(item.instruction)
         matcher = difflib.SequenceMatcher(None, key)
         for other in bank_keys:
             matcher.set_seq1(other)
@@ -216,7 +218,7 @@ def test_no_devset_instruction_means_the_same_as_a_bank_one(every_set, bank, min
 
 def test_bank_is_large_and_its_instructions_unique(bank):
     assert 120 <= len(bank) <= 220
-    keys = [normalize_instruction(e.instruction) for e in bank]
+    keys = [normalize(e.instruction) for e in bank]
     assert len(set(keys)) == len(keys)
     assert any(e.plan == "none" for e in bank)
 
@@ -273,10 +275,10 @@ class ScriptedPlanner:
 
 
 def _run(robot, item, answer):
-    backend = bench.ObservedBackend(ScriptedPlanner(robot, {item.instruction: answer}))
+    backend = ObservedBackend(ScriptedPlanner(robot, {item.instruction: answer}))
     pipeline = PlanningPipeline(robot, backend=backend, cache_size=0)
-    outcome = bench.run_item(pipeline, backend, item)
-    return outcome, bench.score(item, outcome, robot)
+    outcome = run_item(pipeline, backend, item)
+    return outcome, score(item, outcome, robot)
 
 
 def _item(items, item_id):
@@ -331,13 +333,13 @@ def test_no_plan_and_unparseable_output_are_told_apart(items, robot):
 
 
 def test_dispatched_targets_outside_the_limits_are_found(robot):
-    goal = bench.Goal("elbow", "move to 170 deg", 2.967, 1.0)
-    assert bench.limit_violations([(goal,)], robot)
-    assert not bench.limit_violations([(bench.Goal("elbow", "move to 10 deg", 0.17, 1.0),)], robot)
+    goal = Goal("elbow", "move to 170 deg", 2.967, 1.0)
+    assert limit_violations([(goal,)], robot)
+    assert not limit_violations([(Goal("elbow", "move to 10 deg", 0.17, 1.0),)], robot)
 
 
 def test_rules_only_benchmark_runs_and_writes_its_report(tmp_path, capsys):
-    assert bench.main(["--backends", "rules", "--out", str(tmp_path), "--quiet"]) == 0
+    assert main(["--backends", "rules", "--out", str(tmp_path), "--quiet"]) == 0
     report = json.loads((tmp_path / "planner.json").read_text())
     summary = report["backends"][0]
     assert summary["backend"] == "rules" and summary["limit_violations"] == 0
@@ -348,14 +350,12 @@ def test_rules_only_benchmark_runs_and_writes_its_report(tmp_path, capsys):
 
 def _made_up_run(cases: list[tuple[str, bool, bool, bool]]):
     """A run of (expect, shield rejected a goal, item fully right, planned by the backend)."""
-    run = bench.BackendRun("made-up", 0.0, [])
+    run = BackendRun("made-up", 0.0, [])
     for number, (expect, rejected, full, by_model) in enumerate(cases):
-        run.items.append(bench.DevItem(f"i{number}", "x", (), expect, ()))
+        run.items.append(DevItem(f"i{number}", "x", (), expect, ()))
         rejections = (Rejection("elbow", "to 400 deg", "outside the limits"),) if rejected else ()
-        run.outcomes.append(
-            bench.Outcome("plan", "made-up", rejected=rejections, used_backend=by_model)
-        )
-        run.scores.append(bench.Score(True, full, full, full, full, full, True))
+        run.outcomes.append(Outcome("plan", "made-up", rejected=rejections, used_backend=by_model))
+        run.scores.append(Score(True, full, full, full, full, full, True))
     return run
 
 
@@ -368,7 +368,7 @@ def test_rejection_precision_and_recall_count_only_shield_rejections():
             ("plan", False, True, False),
         ]
     )
-    metrics = bench.rejection_metrics(run)
+    metrics = rejection_metrics(run)
     assert (metrics["expected"], metrics["predicted"], metrics["true_positive"]) == (2, 2, 1)
     assert metrics["precision"] == 0.5 and metrics["recall"] == 0.5
 
@@ -377,6 +377,6 @@ def test_model_planned_accuracy_leaves_the_fast_paths_out():
     run = _made_up_run(
         [("plan", False, True, False), ("plan", False, True, False), ("plan", False, False, True)]
     )
-    accuracy = bench.summarise(run)["accuracy"]
+    accuracy = summarise(run)["accuracy"]
     assert accuracy["full"] == pytest.approx(2 / 3, abs=1e-4)
     assert accuracy["full_model"] == 0.0
