@@ -26,15 +26,16 @@ from typing import Any, NoReturn
 
 from .core.errors import ConfigError, LlmMasError, PlanError
 from .core.planning.pipeline import PlanningPipeline
-from .core.planning.settings import (
+from .core.planning.planner_settings import (
     BACKENDS,
+    PlannerBackend,
     PlannerSettings,
     build_pipeline,
     planner_settings_from_params,
 )
 from .core.robot import param_files as P
 from .core.robot.model import RobotModel, robot_from_params
-from .core.sim.settings import initial_positions, sim_settings_from_params
+from .core.sim.sim_settings import initial_positions, sim_settings_from_params
 from .launcher.bringup import config_files, dds_environment, node_list
 from .launcher.processes import DomainClaim, ProcessGroup, claim_free_domain
 
@@ -59,7 +60,7 @@ def _convert_embedded_model(settings: PlannerSettings) -> None:
     """The very first start converts the embedded model (~30 s). Do it here, where a person
     watches, with its start and end on stderr even in a pipe: `run` sends node output to log
     files, so inside the planner process it would be a silent half-minute."""
-    if settings.backend != "smollm2":
+    if settings.backend is not PlannerBackend.SMOLLM2:
         return
     from .core.planning.llm.models import convert_smollm2, smollm2_converted
 

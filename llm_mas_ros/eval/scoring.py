@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from llm_mas_ros.core.errors import SubgoalError
 from llm_mas_ros.core.language.agent_language import parse_subgoal
 from llm_mas_ros.core.planning.plan import Goal, Rejection, Step
-from llm_mas_ros.core.robot.model import RobotModel
+from llm_mas_ros.core.robot.model import JointType, RobotModel
 from llm_mas_ros.eval.devset import DevItem, GoalSpec
 
 REVOLUTE_TOLERANCE = 0.02  # rad
@@ -68,7 +68,7 @@ class Score:
 
 
 def _tolerance(robot: RobotModel, agent: str) -> float:
-    prismatic = robot.agent(agent).joint.kind == "prismatic"
+    prismatic = robot.agent(agent).joint.kind is JointType.PRISMATIC
     return PRISMATIC_TOLERANCE if prismatic else REVOLUTE_TOLERANCE
 
 

@@ -102,7 +102,7 @@ def test_the_cli_converts_the_embedded_model_once_with_progress_even_in_a_pipe(t
     probe = (
         "import llm_mas_ros.cli as cli\n"
         "from llm_mas_ros.core.planning.llm import models\n"
-        "from llm_mas_ros.core.planning.settings import PlannerSettings\n"
+        "from llm_mas_ros.core.planning.planner_settings import PlannerSettings\n"
         "def convert(gguf, target):\n"
         "    models.LOG.info('converting into %s', target.name)\n"
         "    target.mkdir(parents=True)\n"

@@ -5,7 +5,15 @@ import pytest
 
 from llm_mas_ros.core.errors import ConfigError
 from llm_mas_ros.core.robot import param_files as P
-from llm_mas_ros.core.robot.model import load_urdf, parse_urdf_joints, robot_from_params
+from llm_mas_ros.core.robot.model import (
+    AgentKind,
+    Dimension,
+    Joint,
+    JointType,
+    load_urdf,
+    parse_urdf_joints,
+    robot_from_params,
+)
 from llm_mas_ros.core.robot.share import share_path
 
 CONTRACT_JOINTS = (
@@ -103,15 +111,22 @@ def test_mimic_joint_is_parsed_but_cannot_be_an_agent(arm):
         ({"agents.elbow.joint": "knee_joint"}, "not a movable URDF joint"),
         ({"agent_names": []}, "at least one agent"),
         ({"agent_names": ["elbow", "elbow"]}, "duplicates"),
-        ({"poses.ready.elbow_joint": 9.0}, "outside its URDF limits"),
-        ({"agents.gripper.kind": "tentacle"}, "kind must be one of"),
+        ({"poses.ready.elbow_joint": 9.0}, r"elbow_joint. .in .*robot.yaml. must be in \[-"),
+        (
+            {"agents.gripper.kind": "tentacle"},
+            "kind. .in .*robot.yaml. must be one of joint, gripper",
+        ),
         ({"control_rate_hz": "fast"}, "must be float"),
         ({"speed_fraction.slowly": 2.0}, "must be in"),
         ({"agents.elbow.directions.negative": ["up", "Down"]}, "both positive and negative"),
         ({"agents.gripper.directions.zero": ["let  go"]}, "both positive and zero"),
-        ({"agents.elbow.directions.postive": ["up"]}, "unknown directions key"),
+        (
+            {"agents.elbow.directions.postive": ["up"]},
+            "unknown parameter .agents.elbow.directions.postive. .known under "
+            "agents.elbow.directions: negative, neutral, positive, zero",
+        ),
         ({"agents.elbow.directions.zero": [" "]}, "empty phrase"),
-        ({"agents.elbow.directions.positive": "down"}, "must be list"),
+        ({"agents.elbow.directions.positive": "down"}, "must be list or tuple"),
     ],
 )
 def test_bad_robot_config_is_refused_with_the_reason(arm, change, message):
@@ -177,3 +192,24 @@ def test_direction_words_are_per_agent_data(arm):
     assert "straight" in arm.agent("elbow").directions.zero
     wrist_2 = arm.agent("wrist_2").directions  # no direction words: either sign, only a zero
     assert wrist_2.signs() == {} and "centre" in wrist_2.zero
+
+
+def test_closed_sets_are_enums_that_read_as_strings(arm):
+    gripper, elbow = arm.agent("gripper"), arm.agent("elbow")
+    assert gripper.kind is AgentKind.GRIPPER and gripper.kind == "gripper"
+    assert gripper.joint.kind is JointType.PRISMATIC and gripper.joint.kind == "prismatic"
+    assert gripper.joint.dimension is Dimension.LENGTH and gripper.joint.unit == "m"
+    assert elbow.joint.dimension is Dimension.ANGLE and elbow.joint.unit == "rad"
+    assert JointType.CONTINUOUS.dimension is Dimension.ANGLE
+    plain = Joint("j", "prismatic", 0.0, 0.1, 0.1, 1.0)  # a plain string is converted
+    assert plain.kind is JointType.PRISMATIC and arm.control.tolerance(plain) == 0.0005
+    assert f"{gripper.kind}" == "gripper"
+
+
+def test_extra_speed_styles_and_subset_poses_come_from_the_file(arm):
+    params = P.load_parameters([share_path("config", "robot.yaml")])
+    params["speed_fraction.briskly"] = 0.6
+    robot = robot_from_params(params, arm.urdf_xml)
+    assert robot.control.speed_fraction["briskly"] == 0.6
+    assert robot.control.speed_fraction["slowly"] == 0.15
+    assert "gripper_finger_joint" not in robot.pose("home")

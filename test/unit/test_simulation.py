@@ -8,7 +8,11 @@ import pytest
 from llm_mas_ros.core.errors import ConfigError
 from llm_mas_ros.core.robot.model import joint_order
 from llm_mas_ros.core.sim.arm import ArmSimulation
-from llm_mas_ros.core.sim.settings import SimSettings, initial_positions, sim_settings_from_params
+from llm_mas_ros.core.sim.sim_settings import (
+    SimSettings,
+    initial_positions,
+    sim_settings_from_params,
+)
 
 
 @pytest.fixture()

@@ -10,17 +10,19 @@ import math
 import re
 from dataclasses import dataclass
 
-# Unit words -> (dimension, factor to SI). Dimension "angle" is rad, "length" is m,
+from ..robot.model import Dimension
+
+# Unit words -> (dimension, factor to SI). An angle (a joint Dimension) is in rad, a length in m,
 # "fraction" is a share of the joint's range, "time" is s.
 UNITS: dict[str, tuple[str, float]] = {
-    **dict.fromkeys(("deg", "degs", "degree", "degrees", "°"), ("angle", math.pi / 180.0)),
-    **dict.fromkeys(("rad", "rads", "radian", "radians"), ("angle", 1.0)),
-    **dict.fromkeys(("m", "meter", "meters", "metre", "metres"), ("length", 1.0)),
+    **dict.fromkeys(("deg", "degs", "degree", "degrees", "°"), (Dimension.ANGLE, math.pi / 180.0)),
+    **dict.fromkeys(("rad", "rads", "radian", "radians"), (Dimension.ANGLE, 1.0)),
+    **dict.fromkeys(("m", "meter", "meters", "metre", "metres"), (Dimension.LENGTH, 1.0)),
     **dict.fromkeys(
-        ("cm", "centimeter", "centimeters", "centimetre", "centimetres"), ("length", 0.01)
+        ("cm", "centimeter", "centimeters", "centimetre", "centimetres"), (Dimension.LENGTH, 0.01)
     ),
     **dict.fromkeys(
-        ("mm", "millimeter", "millimeters", "millimetre", "millimetres"), ("length", 0.001)
+        ("mm", "millimeter", "millimeters", "millimetre", "millimetres"), (Dimension.LENGTH, 0.001)
     ),
     **dict.fromkeys(("%", "percent", "per cent", "pct"), ("fraction", 0.01)),
     **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), ("time", 1.0)),

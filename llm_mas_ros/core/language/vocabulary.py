@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ..robot.model import RobotModel
+from ..robot.model import AgentKind, RobotModel
 from .agent_language import AGENT_LANGUAGE_WORDS, CLOSE_WORDS, OPEN_WORDS, normalize
 
 T = TypeVar("T")
@@ -70,7 +70,8 @@ class Vocabulary:
         }
         self.words = {
             agent.name: _phrases(
-                agent.words, tuple(OPEN_WORDS | CLOSE_WORDS) if agent.kind == "gripper" else ()
+                agent.words,
+                tuple(OPEN_WORDS | CLOSE_WORDS) if agent.kind is AgentKind.GRIPPER else (),
             )
             for agent in robot.agents
         }
@@ -190,6 +191,11 @@ class Vocabulary:
                     mine = self._word_owners.get(phrase) == (agent,)
                 if mine and sign:
                     yield agent, sign
+
+
+def _grip_words(kind: AgentKind) -> tuple[str, ...]:
+    """Open/close words refer to a gripper: 'open' names the hand it opens."""
+    return tuple(OPEN_WORDS | CLOSE_WORDS) if kind is AgentKind.GRIPPER else ()
 
 
 def _longest_first(by_phrase: Mapping[str, T]) -> dict[str, T]:

@@ -10,16 +10,57 @@ import math
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 from . import param_files as P
+from .schema import (
+    NON_NEGATIVE,
+    POSITIVE,
+    ParameterSpec,
+    ParamType,
+    Range,
+    read_parameters,
+)
 from .share import resolve, share_path
 
-MOVABLE_JOINT_TYPES = ("revolute", "prismatic", "continuous")
-AGENT_KINDS = ("joint", "gripper")
+
+class Dimension(StrEnum):
+    """What a joint value measures: an angle (rad) or a length (m)."""
+
+    ANGLE = "angle"
+    LENGTH = "length"
+
+    @property
+    def unit(self) -> str:
+        """The SI unit of a position of this dimension."""
+        return "m" if self is Dimension.LENGTH else "rad"
+
+
+class JointType(StrEnum):
+    """The movable URDF joint types."""
+
+    REVOLUTE = "revolute"
+    PRISMATIC = "prismatic"
+    CONTINUOUS = "continuous"
+
+    @property
+    def dimension(self) -> Dimension:
+        return Dimension.LENGTH if self is JointType.PRISMATIC else Dimension.ANGLE
+
+
+class AgentKind(StrEnum):
+    """`joint`: moves its joint to targets; `gripper`: also opens (URDF upper) and closes."""
+
+    JOINT = "joint"
+    GRIPPER = "gripper"
+
+
+MOVABLE_JOINT_TYPES = tuple(JointType)
+AGENT_KINDS = tuple(AgentKind)
 DIRECTION_LISTS = ("positive", "negative", "neutral", "zero")  # Directions' fields, in order
 
 
@@ -28,16 +69,23 @@ class Joint:
     """One movable URDF joint and its limits (rad or m; rad/s or m/s; N*m or N)."""
 
     name: str
-    kind: str
+    kind: JointType
     lower: float
     upper: float
     velocity: float
     effort: float
     mimic: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", JointType(self.kind))  # a plain 'prismatic' works too
+
+    @property
+    def dimension(self) -> Dimension:
+        return self.kind.dimension
+
     @property
     def unit(self) -> str:
-        return "m" if self.kind == "prismatic" else "rad"
+        return self.dimension.unit
 
     def contains(self, position: float) -> bool:
         return math.isfinite(position) and self.lower <= position <= self.upper
@@ -47,7 +95,7 @@ class Joint:
 
     def describe_limits(self) -> str:
         """The range in the unit people use for this joint, e.g. '[-160.4, 160.4] deg'."""
-        if self.kind == "prismatic":
+        if self.dimension is Dimension.LENGTH:
             return f"[{self.lower * 1000:g}, {self.upper * 1000:g}] mm"
         return f"[{math.degrees(self.lower):.1f}, {math.degrees(self.upper):.1f}] deg"
 
@@ -87,7 +135,7 @@ def parse_urdf_joints(urdf_xml: str) -> dict[str, Joint]:
         mimic = element.find("mimic")
         joints[name] = Joint(
             name=name,
-            kind=kind,
+            kind=JointType(kind),
             lower=lower,
             upper=upper,
             velocity=velocity,
@@ -110,7 +158,7 @@ def load_urdf(path: str | Path, xacro_args: Mapping[str, str] | None = None) -> 
         document = xacro.process_file(str(file), mappings=dict(xacro_args or {}))
     except Exception as error:  # xacro raises bare Exceptions with useful messages
         raise ConfigError(f"xacro failed on {file}: {error}") from error
-    return document.toxml()
+    return str(document.toxml())
 
 
 @dataclass(frozen=True)
@@ -127,7 +175,9 @@ class ControlSettings:
     )
 
     def tolerance(self, joint: Joint) -> float:
-        return self.prismatic_tolerance if joint.kind == "prismatic" else self.revolute_tolerance
+        if joint.dimension is Dimension.LENGTH:
+            return self.prismatic_tolerance
+        return self.revolute_tolerance
 
 
 @dataclass(frozen=True)
@@ -159,10 +209,13 @@ class Agent:
     name: str
     joint: Joint
     controller: str
-    kind: str = "joint"
+    kind: AgentKind = AgentKind.JOINT
     aliases: tuple[str, ...] = ()  # names people use for it: 'base', 'hand'
     words: tuple[str, ...] = ()  # other words that may point at it: 'roll', 'wave', 'left'
     directions: Directions = Directions()  # which way 'left', 'up', 'open' move it
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", AgentKind(self.kind))
 
     @property
     def goal_topic(self) -> str:
@@ -176,11 +229,11 @@ class Agent:
     @property
     def open_position(self) -> float | None:
         """Where 'open' goes (m): the URDF upper limit of a gripper; None for other agents."""
-        return self.joint.upper if self.kind == "gripper" else None
+        return self.joint.upper if self.kind is AgentKind.GRIPPER else None
 
     @property
     def closed_position(self) -> float | None:
-        return self.joint.lower if self.kind == "gripper" else None
+        return self.joint.lower if self.kind is AgentKind.GRIPPER else None
 
 
 @dataclass(frozen=True)
@@ -225,23 +278,184 @@ class RobotModel:
             raise ConfigError(f"unknown pose {name!r} (known: {known})") from None
 
 
-def _agent_from_params(name: str, params: Mapping[str, Any], joints: Mapping[str, Joint]) -> Agent:
-    section = P.subtree(params, f"agents.{name}")
-    joint_name = P.require(section, "joint", str)
+_DEFAULT_CONTROL = ControlSettings()
+
+# The robot's parameters (config/robot.yaml) that every robot has; per-agent, per-pose and
+# per-speed-style ones come from robot_schema(). The parameters under ROBOT_PREFIXES are the
+# robot's too, whatever their last name: an unknown one there is an error, not someone else's.
+ROBOT_PARAMETERS = (
+    ParameterSpec(
+        "robot_description",
+        ParamType.STRING,
+        "URDF or xacro file (absolute, or under share/urdf)",
+        required=True,
+    ),
+    ParameterSpec(
+        "agent_names",
+        ParamType.STRING_ARRAY,
+        "agents of the robot, one per joint or subsystem (each configured under agents.<name>)",
+        required=True,
+    ),
+    ParameterSpec(
+        "pose_names", ParamType.STRING_ARRAY, "named poses, each under poses.<name>.<joint>"
+    ),
+    ParameterSpec(
+        "control_rate_hz",
+        ParamType.DOUBLE,
+        "agents' control loop rate: commands are published this often",
+        _DEFAULT_CONTROL.rate_hz,
+        "Hz",
+        POSITIVE,
+    ),
+    ParameterSpec(
+        "revolute_tolerance",
+        ParamType.DOUBLE,
+        "a revolute move is done within this distance of its target",
+        _DEFAULT_CONTROL.revolute_tolerance,
+        "rad",
+        POSITIVE,
+    ),
+    ParameterSpec(
+        "prismatic_tolerance",
+        ParamType.DOUBLE,
+        "a prismatic move is done within this distance of its target",
+        _DEFAULT_CONTROL.prismatic_tolerance,
+        "m",
+        POSITIVE,
+    ),
+    ParameterSpec(
+        "settle_timeout_s",
+        ParamType.DOUBLE,
+        "time a joint may take to settle within tolerance after its motion",
+        _DEFAULT_CONTROL.settle_timeout_s,
+        "s",
+        NON_NEGATIVE,
+    ),
+    ParameterSpec(
+        "state_timeout_s",
+        ParamType.DOUBLE,
+        "an agent without /joint_states for this long holds its joint and reports it",
+        _DEFAULT_CONTROL.state_timeout_s,
+        "s",
+        POSITIVE,
+    ),
+)
+ROBOT_PREFIXES = ("agents.", "poses.", "pose_aliases.", "speed_fraction.")
+_ROBOT_NAMES = frozenset(spec.name for spec in ROBOT_PARAMETERS)
+SPEED_FRACTION_RANGE = Range(0.0, 1.0, low_open=True)
+
+
+def is_robot_parameter(name: str) -> bool:
+    """Whether `name` belongs to the robot's configuration (config/robot.yaml)."""
+    return name in _ROBOT_NAMES or name.startswith(ROBOT_PREFIXES)
+
+
+def _agent_specs(agent: str) -> list[ParameterSpec]:
+    def words(key: str, meaning: str) -> ParameterSpec:
+        return ParameterSpec(f"agents.{agent}.{key}", ParamType.STRING_ARRAY, meaning)
+
+    return [
+        ParameterSpec(
+            f"agents.{agent}.joint",
+            ParamType.STRING,
+            f"movable URDF joint driven by agent {agent}",
+            required=True,
+        ),
+        ParameterSpec(
+            f"agents.{agent}.controller",
+            ParamType.STRING,
+            f"forward_command_controller of {agent}: it publishes <controller>/commands",
+            f"{agent}_position_controller",
+        ),
+        ParameterSpec(
+            f"agents.{agent}.kind",
+            ParamType.STRING,
+            f"what {agent} is: a gripper also opens (URDF upper limit) and closes (lower)",
+            AgentKind.JOINT.value,
+            choices=tuple(AgentKind),
+        ),
+        words("aliases", f"names people use for {agent}"),
+        words("words", f"other words that may point at {agent}"),
+        *(
+            words(f"directions.{key}", f"phrases that say the {key} way for {agent}")
+            for key in DIRECTION_LISTS
+        ),
+    ]
+
+
+def _pose_specs(
+    params: Mapping[str, Any], joints: Mapping[str, Joint], pose: str
+) -> list[ParameterSpec]:
+    """One parameter per joint the pose names (a pose may name a subset), ranged by the joint's
+    URDF limits."""
+    specs = []
+    for name in P.subtree(params, f"poses.{pose}"):
+        joint = joints.get(name)
+        if joint is None:
+            raise ConfigError(f"pose {pose!r}: {name!r} is not a movable URDF joint")
+        specs.append(
+            ParameterSpec(
+                f"poses.{pose}.{name}",
+                ParamType.DOUBLE,
+                f"position of {name} in pose {pose}",
+                unit=joint.unit,
+                range=Range(joint.lower, joint.upper),
+                required=True,
+            )
+        )
+    if not specs:
+        raise ConfigError(f"pose {pose!r} names no joints")
+    return specs
+
+
+def robot_schema(params: Mapping[str, Any], joints: Mapping[str, Joint]) -> list[ParameterSpec]:
+    """Every parameter of the robot that `params` configures: the fixed ones, each agent's,
+    each named pose's (the joints it names), `pose_aliases.<pose>`, and a speed fraction per
+    style word (the defaults' and any other `speed_fraction.<style>` given)."""
+    specs = list(ROBOT_PARAMETERS)
+    given = dict.fromkeys(P.subtree(params, "speed_fraction"))
+    styles: dict[str, float | None] = {**given, **_DEFAULT_CONTROL.speed_fraction}
+    specs += [
+        ParameterSpec(
+            f"speed_fraction.{style}",
+            ParamType.DOUBLE,
+            f"speed when a goal says '{style}': a share of each joint's URDF velocity limit",
+            default,
+            range=SPEED_FRACTION_RANGE,
+        )
+        for style, default in styles.items()
+    ]
+    names = P.string_list(params, "agent_names", [])
+    if "agent_names" in params and not names:
+        raise ConfigError("agent_names is empty: a robot needs at least one agent")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"agent_names has duplicates: {names}")
+    for agent in names:
+        specs += _agent_specs(agent)
+    for pose in P.string_list(params, "pose_names", []):
+        specs += _pose_specs(params, joints, pose)
+        specs.append(
+            ParameterSpec(
+                f"pose_aliases.{pose}", ParamType.STRING_ARRAY, f"other names of pose {pose}"
+            )
+        )
+    return specs
+
+
+def _agent_from_params(name: str, values: Mapping[str, Any], joints: Mapping[str, Joint]) -> Agent:
+    section = P.subtree(values, f"agents.{name}")
+    joint_name = section["joint"]
     if joint_name not in joints:
         raise ConfigError(f"agent {name!r}: joint {joint_name!r} is not a movable URDF joint")
     if joints[joint_name].mimic:
         raise ConfigError(f"agent {name!r}: joint {joint_name!r} mimics another joint")
-    kind = P.optional(section, "kind", str, "joint")
-    if kind not in AGENT_KINDS:
-        raise ConfigError(f"agent {name!r}: kind must be one of {AGENT_KINDS}, got {kind!r}")
     return Agent(
         name=name,
         joint=joints[joint_name],
-        controller=P.optional(section, "controller", str, f"{name}_position_controller"),
-        kind=kind,
-        aliases=tuple(P.string_list(section, "aliases", [])),
-        words=tuple(P.string_list(section, "words", [])),
+        controller=section["controller"],
+        kind=AgentKind(section["kind"]),
+        aliases=section.get("aliases", ()),
+        words=section.get("words", ()),
         directions=_directions_from_params(name, section),
     )
 
@@ -249,13 +463,7 @@ def _agent_from_params(name: str, params: Mapping[str, Any], joints: Mapping[str
 def _directions_from_params(agent: str, section: Mapping[str, Any]) -> Directions:
     """`directions.positive / negative / neutral / zero` of one agent, each phrase in one list
     only."""
-    lists = {key: P.string_list(section, f"directions.{key}", []) for key in DIRECTION_LISTS}
-    unknown = set(P.subtree(section, "directions")) - set(DIRECTION_LISTS)
-    if unknown:
-        raise ConfigError(
-            f"agent {agent!r}: unknown directions key(s) {sorted(unknown)} "
-            f"(known: {', '.join(DIRECTION_LISTS)})"
-        )
+    lists = {key: section.get(f"directions.{key}", ()) for key in DIRECTION_LISTS}
     owner: dict[str, str] = {}
     for key, phrases in lists.items():
         for phrase in phrases:
@@ -266,93 +474,45 @@ def _directions_from_params(agent: str, section: Mapping[str, Any]) -> Direction
                 raise ConfigError(
                     f"agent {agent!r}: direction {phrase!r} is both {owner[words]} and {key}"
                 )
-    return Directions(*(tuple(lists[key]) for key in DIRECTION_LISTS))
+    return Directions(*(lists[key] for key in DIRECTION_LISTS))
 
 
-def _poses_from_params(
-    params: Mapping[str, Any], joints: Mapping[str, Joint]
-) -> dict[str, dict[str, float]]:
-    poses: dict[str, dict[str, float]] = {}
-    for pose in P.string_list(params, "pose_names", []):
-        values = {
-            joint: P.require(params, f"poses.{pose}.{joint}", float)
-            for joint in P.subtree(params, f"poses.{pose}")
-        }
-        if not values:
-            raise ConfigError(f"pose {pose!r} names no joints")
-        for joint, position in values.items():
-            if joint not in joints:
-                raise ConfigError(f"pose {pose!r}: {joint!r} is not a movable URDF joint")
-            if not joints[joint].contains(position):
-                raise ConfigError(
-                    f"pose {pose!r}: {joint} = {position} is outside its URDF limits"
-                )
-        poses[pose] = values
-    return poses
-
-
-def _pose_aliases_from_params(
-    params: Mapping[str, Any], poses: Mapping[str, Any]
-) -> dict[str, tuple[str, ...]]:
-    aliases = {}
-    for pose in P.subtree(params, "pose_aliases"):
-        if pose not in poses:
-            raise ConfigError(f"pose_aliases.{pose}: no such pose (known: {', '.join(poses)})")
-        aliases[pose] = tuple(P.string_list(params, f"pose_aliases.{pose}"))
-    return aliases
-
-
-def _control_from_params(params: Mapping[str, Any]) -> ControlSettings:
-    defaults = ControlSettings()
-    speeds = dict(defaults.speed_fraction)
-    speeds.update(
-        {
-            k: P.require(params, f"speed_fraction.{k}", float)
-            for k in P.subtree(params, "speed_fraction")
-        }
+def _control_from_params(values: Mapping[str, Any]) -> ControlSettings:
+    return ControlSettings(
+        rate_hz=values["control_rate_hz"],
+        revolute_tolerance=values["revolute_tolerance"],
+        prismatic_tolerance=values["prismatic_tolerance"],
+        settle_timeout_s=values["settle_timeout_s"],
+        state_timeout_s=values["state_timeout_s"],
+        speed_fraction=dict(P.subtree(values, "speed_fraction")),
     )
-    for style, fraction in speeds.items():
-        if not 0.0 < fraction <= 1.0:
-            raise ConfigError(f"speed_fraction.{style} must be in (0, 1], got {fraction}")
-    settings = ControlSettings(
-        rate_hz=P.optional(params, "control_rate_hz", float, defaults.rate_hz),
-        revolute_tolerance=P.optional(
-            params, "revolute_tolerance", float, defaults.revolute_tolerance
-        ),
-        prismatic_tolerance=P.optional(
-            params, "prismatic_tolerance", float, defaults.prismatic_tolerance
-        ),
-        settle_timeout_s=P.optional(params, "settle_timeout_s", float, defaults.settle_timeout_s),
-        state_timeout_s=P.optional(params, "state_timeout_s", float, defaults.state_timeout_s),
-        speed_fraction=speeds,
-    )
-    if settings.rate_hz <= 0 or settings.state_timeout_s <= 0 or settings.settle_timeout_s < 0:
-        raise ConfigError("control_rate_hz and state_timeout_s must be > 0, settle_timeout_s >= 0")
-    return settings
 
 
 def robot_from_params(params: Mapping[str, Any], urdf_xml: str | None = None) -> RobotModel:
-    """Build and validate the robot model from flat parameters (rclpy's or load_parameters')."""
+    """Build and validate the robot model from flat parameters (rclpy's or load_parameters'):
+    the robot's parameters only (a file's unknown key is refused, naming the key and file)."""
     if urdf_xml is None:
         urdf_xml = load_urdf(P.require(params, "robot_description", str))
     joints = parse_urdf_joints(urdf_xml)
-    names = P.string_list(params, "agent_names")
-    if not names:
-        raise ConfigError("agent_names is empty: a robot needs at least one agent")
-    if len(set(names)) != len(names):
-        raise ConfigError(f"agent_names has duplicates: {names}")
-    agents = tuple(_agent_from_params(name, params, joints) for name in names)
+    values = read_parameters(robot_schema(params, joints), params)
+    agents = tuple(_agent_from_params(name, values, joints) for name in values["agent_names"])
     driven = [agent.joint.name for agent in agents]
     if len(set(driven)) != len(driven):
         raise ConfigError(f"two agents drive the same joint: {driven}")
-    poses = _poses_from_params(params, joints)
+    poses = {
+        pose: dict(P.subtree(values, f"poses.{pose}")) for pose in values.get("pose_names", ())
+    }
     return RobotModel(
         urdf_xml=urdf_xml,
         joints=joints,
         agents=agents,
         poses=poses,
-        control=_control_from_params(params),
-        pose_aliases=_pose_aliases_from_params(params, poses),
+        control=_control_from_params(values),
+        pose_aliases={
+            pose: values[f"pose_aliases.{pose}"]
+            for pose in poses
+            if f"pose_aliases.{pose}" in values
+        },
     )
 
 

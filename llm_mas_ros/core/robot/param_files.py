@@ -2,22 +2,21 @@
 
 A node gets its parameters from rclpy (already flat: `agents.elbow.joint`); the CLI and the tests
 read the same YAML files through `load_parameters`. Both then build their typed configuration from
-the same flat mapping, so there is one implementation of every configuration rule.
+the same flat mapping and the same schema (schema.py), so there is one implementation of every
+configuration rule. Values read from a file remember it, so an error can say where to look.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
 from ..errors import ConfigError
 
 Parameters = dict[str, Any]
-T = TypeVar("T")
 
 WILDCARD_SECTIONS = ("/**", "**")
 
@@ -34,17 +33,31 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> Parameters:
     return flat
 
 
+class SourcedParameters(dict[str, Any]):
+    """Flat parameters that know where each came from (`origins`: name -> file or node)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.origins: dict[str, str] = {}
+
+
+def origin(params: Mapping[str, Any], name: str) -> str:
+    """' (in FILE)' for a parameter whose origin is known, else ''."""
+    where = params.origins.get(name, "") if isinstance(params, SourcedParameters) else ""
+    return f" (in {where})" if where else ""
+
+
 def _section_matches(section: str, node_name: str) -> bool:
     return section in WILDCARD_SECTIONS or section.lstrip("/") == node_name
 
 
-def load_parameters(files: Iterable[str | Path], node_name: str = "") -> Parameters:
+def load_parameters(files: Iterable[str | Path], node_name: str = "") -> SourcedParameters:
     """Merge the `ros__parameters` of `node_name` (and of `/**`) from YAML files, later wins.
 
     Mirrors how `ros2 run --params-file` applies files: wildcard sections apply to every node,
-    a section named after the node applies to it alone.
+    a section named after the node applies to it alone. Each value remembers its file.
     """
-    merged: Parameters = {}
+    merged = SourcedParameters()
     for file in files:
         path = Path(file)
         try:
@@ -58,25 +71,32 @@ def load_parameters(files: Iterable[str | Path], node_name: str = "") -> Paramet
                 continue
             if not isinstance(body, Mapping) or "ros__parameters" not in body:
                 raise ConfigError(f"{path}: section {section!r} has no ros__parameters")
-            merged.update(flatten(body["ros__parameters"] or {}))
+            values = flatten(body["ros__parameters"] or {})
+            merged.update(values)
+            merged.origins.update(dict.fromkeys(values, str(path)))
     return merged
 
 
-def subtree(params: Mapping[str, Any], prefix: str) -> Parameters:
-    """Parameters under `prefix.`, with the prefix removed."""
+def subtree(params: Mapping[str, Any], prefix: str) -> SourcedParameters:
+    """Parameters under `prefix.`, with the prefix removed (and their origins kept)."""
     head = f"{prefix}."
-    return {name[len(head) :]: value for name, value in params.items() if name.startswith(head)}
+    names = [name for name in params if name.startswith(head)]
+    section = SourcedParameters({name[len(head) :]: params[name] for name in names})
+    if isinstance(params, SourcedParameters):
+        section.origins = {n[len(head) :]: params.origins[n] for n in names if n in params.origins}
+    return section
 
 
 def require(params: Mapping[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
     """The parameter `name`, checked to be of `kind`; a ConfigError names what is wrong."""
     if name not in params:
         raise ConfigError(f"missing parameter {name!r}")
+    where = origin(params, name)
     value = params[name]
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise ConfigError(f"parameter {name!r} must be {_kind_name(kind)}, got {value!r}")
+        raise ConfigError(f"parameter {name!r}{where} must be {_kind_name(kind)}, got {value!r}")
     return value
 
 
@@ -94,22 +114,10 @@ def string_list(
         return list(default)
     value = require(params, name, (list, tuple))
     if not all(isinstance(item, str) for item in value):
-        raise ConfigError(f"parameter {name!r} must be a list of strings, got {value!r}")
+        raise ConfigError(
+            f"parameter {name!r}{origin(params, name)} must be a list of strings, got {value!r}"
+        )
     return list(value)
-
-
-def typed(settings_class: type[T], params: Mapping[str, Any]) -> T:
-    """A frozen settings dataclass from parameters named like its fields; absent ones keep
-    their defaults, present ones must have the default's type (ConfigError otherwise)."""
-    defaults = settings_class()
-    return settings_class(
-        **{
-            f.name: optional(
-                params, f.name, type(getattr(defaults, f.name)), getattr(defaults, f.name)
-            )
-            for f in fields(settings_class)  # type: ignore[arg-type]
-        }
-    )
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:

@@ -16,8 +16,8 @@ import mujoco
 import numpy as np
 
 from ..errors import ConfigError
-from ..robot.model import RobotModel
-from .settings import SimSettings, initial_positions
+from ..robot.model import JointType, RobotModel
+from .sim_settings import SimSettings, initial_positions
 
 
 class ArmSimulation:
@@ -44,20 +44,20 @@ class ArmSimulation:
     @property
     def positions(self) -> np.ndarray:
         """Joint positions (rad or m), in `joint_names` order (a fresh array)."""
-        return self.data.qpos[self._qpos].copy()
+        return np.array(self.data.qpos[self._qpos])
 
     @property
     def velocities(self) -> np.ndarray:
-        return self.data.qvel[self._qvel].copy()
+        return np.array(self.data.qvel[self._qvel])
 
     @property
     def efforts(self) -> np.ndarray:
         """Actuator forces (N*m or N), in `joint_names` order."""
-        return self.data.actuator_force.copy()
+        return np.array(self.data.actuator_force)
 
     @property
     def commands(self) -> np.ndarray:
-        return self.data.ctrl.copy()
+        return np.array(self.data.ctrl)
 
     def reset(self, positions: Mapping[str, float] | None = None) -> None:
         """Put joints at `positions` (default: the initial pose), at rest, commanded to stay."""
@@ -88,7 +88,7 @@ class ArmSimulation:
 
     def advance_to(self, sim_time: float) -> int:
         """Step until the simulation clock reaches `sim_time` (s); returns the steps taken."""
-        steps = math.floor((sim_time - self.data.time) / self.timestep + 1e-9)
+        steps = math.floor((sim_time - float(self.data.time)) / self.timestep + 1e-9)
         if steps > 0:
             self.step(steps)
         return max(steps, 0)
@@ -113,7 +113,7 @@ class ArmSimulation:
 
     def _add_servo(self, spec: mujoco.MjSpec, joint_name: str) -> None:
         joint = self.robot.joints[joint_name]
-        prismatic = joint.kind == "prismatic"
+        prismatic = joint.kind is JointType.PRISMATIC
         kp = self.settings.prismatic_kp if prismatic else self.settings.revolute_kp
         kv = self.settings.prismatic_kv if prismatic else self.settings.revolute_kv
         actuator = spec.add_actuator(

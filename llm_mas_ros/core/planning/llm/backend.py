@@ -23,6 +23,7 @@ from typing import Any
 from ...errors import ConfigError, PlanError
 from ...robot.model import RobotModel
 from ..plan import ProposedStep
+from ..planner_settings import BACKENDS, PlannerBackend
 from ..rules import RulePlanner
 from .decoder import DEFAULT_MAX_NEW_TOKENS, ConstrainedDecoder, DecodeStats, stop_token_ids
 from .examples import Retriever
@@ -30,7 +31,6 @@ from .grammar import NONE_PLAN, STEP_SEPARATOR, AllowedNumbers, PlanGrammar
 from .models import LoadedModel, load_local, load_smollm2
 from .prompt import DEFAULT_EXAMPLES, PromptBuilder
 
-BACKENDS = ("rules", "smollm2", "local")
 _RELATIVE_RE = re.compile(r"(?:by|wave)\b")
 _QUOTE_CHARS = 80
 
@@ -58,7 +58,27 @@ def parse_plan_step(rules: RulePlanner, text: str) -> ProposedStep:
         ) from error
 
 
-class LlmPlanner:
+class _PromptedPlanner:
+    """What every model planner has: the robot, the loaded model, the rules (for the agent
+    language a model writes) and the prompt of retrieved examples under the plan grammar."""
+
+    def __init__(
+        self,
+        name: str,
+        robot: RobotModel,
+        loaded: LoadedModel,
+        retriever: Retriever | None,
+        examples: int,
+    ) -> None:
+        self.name = name
+        self.robot = robot
+        self.loaded = loaded
+        self.rules = RulePlanner(robot)
+        self.grammar = PlanGrammar(robot)
+        self.prompt = PromptBuilder(robot, loaded.tokenizer, self.grammar, retriever, examples)
+
+
+class LlmPlanner(_PromptedPlanner):
     """Plans free-form instructions with a causal LM under the robot's plan grammar.
 
     `propose` is lazy: decoding runs while the caller iterates, and each step is yielded as
@@ -75,12 +95,7 @@ class LlmPlanner:
         jump_forward: bool = True,
         reuse_prefix: bool = True,
     ) -> None:
-        self.name = loaded.name
-        self.robot = robot
-        self.loaded = loaded
-        self.rules = RulePlanner(robot)
-        self.grammar = PlanGrammar(robot)
-        self.prompt = PromptBuilder(robot, loaded.tokenizer, self.grammar, retriever, examples)
+        super().__init__(loaded.name, robot, loaded, retriever, examples)
         self.decoder = ConstrainedDecoder(
             loaded.model,
             loaded.tokenizer,
@@ -167,7 +182,7 @@ class FirstLineEnd:
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
-class PlainGeneratePlanner:
+class PlainGeneratePlanner(_PromptedPlanner):
     """The naive baseline: `model.generate()` on the same prompt, parsed after the fact. It
     stops at the end token or the end of the plan's line (FirstLineEnd), like the decoder."""
 
@@ -180,14 +195,8 @@ class PlainGeneratePlanner:
         examples: int = DEFAULT_EXAMPLES,
         max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     ) -> None:
-        self.name = f"{loaded.name}:generate"
-        self.robot = robot
-        self.loaded = loaded
+        super().__init__(f"{loaded.name}:generate", robot, loaded, retriever, examples)
         self.max_new_tokens = max_new_tokens
-        self.rules = RulePlanner(robot)
-        self.prompt = PromptBuilder(
-            robot, loaded.tokenizer, PlanGrammar(robot), retriever, examples
-        )
         self.last_stats = DecodeStats()
 
     def plan_text(self, instruction: str) -> str:
@@ -252,9 +261,9 @@ def load_model(
 ) -> LoadedModel:
     """The model of backend `name` ('smollm2' or 'local'); ConfigError for other names,
     ModelError when the model cannot be found or loaded."""
-    if name == "smollm2":
+    if name == PlannerBackend.SMOLLM2:
         return load_smollm2(device, dtype, threads)
-    if name == "local":
+    if name == PlannerBackend.LOCAL:
         if not model_path:
             raise ConfigError("backend 'local' needs model_path: a transformers model directory")
         return load_local(model_path, device, dtype=dtype, threads=threads)
@@ -277,7 +286,7 @@ def load_backend(
     `LlmPlanner` (or, with `plain_generate`, the baseline) on the loaded model. `dtype` and
     `threads` go to the runtime (runtime.load_local), `options` to the planner (examples,
     max_new_tokens, jump_forward, reuse_prefix)."""
-    if name == "rules":
+    if name == PlannerBackend.RULES:
         return None
     loaded = load_model(name, model_path, device, dtype, threads)
     if plain_generate:

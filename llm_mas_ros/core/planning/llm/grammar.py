@@ -46,6 +46,7 @@ from ...language.agent_language import (
     WAVE_WORDS,
     normalize,
 )
+from ...language.clauses import split_clauses, split_steps
 from ...language.quantities import (
     SIGN_WORDS,
     UNITS,
@@ -55,8 +56,7 @@ from ...language.quantities import (
     number_words_values,
 )
 from ...language.vocabulary import Vocabulary
-from ...robot.model import Agent, RobotModel
-from ..rules import GOAL_SPLIT_RE, STEP_SPLIT_RE
+from ...robot.model import Agent, AgentKind, Dimension, RobotModel
 
 NONE_PLAN = "none"
 STEP_SEPARATOR = " then "
@@ -70,10 +70,13 @@ MAX_MAGNITUDE = 1e12  # larger numbers are no joint's target; they are left out 
 # Units the plan language writes, per dimension, with the decimals a converted value keeps:
 # 0.1 deg, 0.001 rad, 0.1 mm, 0.01 cm and 0.0001 m are all far below the joints' tolerances.
 PLAN_UNITS: dict[str, dict[str, int]] = {
-    "angle": {"deg": 1, "rad": 3},
-    "length": {"mm": 1, "cm": 2, "m": 4},
+    Dimension.ANGLE: {"deg": 1, "rad": 3},
+    Dimension.LENGTH: {"mm": 1, "cm": 2, "m": 4},
 }
-DEFAULT_UNIT = {"angle": "deg", "length": "mm"}  # a bare number, as in the agent language
+DEFAULT_UNIT: dict[str, str] = {
+    Dimension.ANGLE: "deg",
+    Dimension.LENGTH: "mm",
+}  # a bare number, as in the agent language
 STATED_DECIMALS = 6  # a stated number keeps its own precision (up to this many decimals)
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -223,12 +226,7 @@ class AllowedNumbers:
 
 
 def _clauses(text: str) -> list[str]:
-    return [
-        part
-        for step in STEP_SPLIT_RE.split(text)
-        for part in GOAL_SPLIT_RE.split(step)
-        if re.search(r"[a-z0-9]", part)
-    ]
+    return [clause for step in split_clauses(text) for clause in step]
 
 
 def step_bound(instruction: str) -> int:
@@ -242,9 +240,7 @@ def step_bound(instruction: str) -> int:
     MAX_STEPS, never less than 1."""
     text = instruction.lower()
     repeats = len(_REPEAT_RE.findall(text))
-    sequential = len(
-        [p for p in STEP_SPLIT_RE.split(text) if re.search(r"[a-z0-9]", p)]
-    ) > 1 or bool(_SEQUENCE_RE.search(text))
+    sequential = len(split_steps(text)) > 1 or bool(_SEQUENCE_RE.search(text))
     return max(1, min(MAX_STEPS, (len(_clauses(text)) if sequential else 1) + repeats))
 
 
@@ -304,7 +300,7 @@ def _check_names(kind: str, names: Iterable[str]) -> None:
 
 
 def _dimension(agent: Agent) -> str:
-    return "length" if agent.joint.kind == "prismatic" else "angle"
+    return agent.joint.dimension
 
 
 def _suffix(way: Way) -> str:
@@ -316,7 +312,7 @@ def _suffix(way: Way) -> str:
 
 
 def _action_name(agent: Agent, way: Way) -> str:
-    kind = "_gripper" if agent.kind == "gripper" else ""
+    kind = "_gripper" if agent.kind is AgentKind.GRIPPER else ""
     return f"act_{_dimension(agent)}{kind}{_suffix(way)}"
 
 
@@ -522,7 +518,7 @@ def _action_rule(
     signed = f"q_{_dimension(agent)}{_suffix(way)}"
     duration = " duration?" if timed else ""
     moves = []
-    if agent.kind == "gripper":  # 'to N' is an opening (>= 0), never a direction
+    if agent.kind is AgentKind.GRIPPER:  # 'to N' is an opening (>= 0), never a direction
         if quantity in writable:
             moves.append(f'"to " {quantity}{duration}{style}')
         if signed in writable:

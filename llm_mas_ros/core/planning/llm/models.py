@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ModelError
+from ..planner_settings import DTYPES, Dtype
 
 LOG = logging.getLogger(__name__)
 
@@ -108,9 +110,6 @@ def resolve_device(device: str = "auto") -> Any:
     return resolved
 
 
-DTYPES = ("auto", "float32", "bfloat16", "float16")
-
-
 def cpu_has_native_bf16() -> bool:
     """True on CPUs with bfloat16 instructions (AMX or AVX512-BF16), where bfloat16 matrix
     products run ~2x faster than float32 (measured here: SmolLM2 first step 355 vs 504 ms p50,
@@ -129,7 +128,7 @@ def _dtype_for(device: Any, dtype: str = "auto") -> Any:
 
     if dtype not in DTYPES:
         raise ModelError(f"unknown dtype {dtype!r} (use one of {', '.join(DTYPES)})")
-    if dtype != "auto":
+    if dtype != Dtype.AUTO:
         return getattr(torch, dtype)
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -180,6 +179,7 @@ def load_local(
     try:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        _quiet_progress_off_a_terminal()
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
     except (OSError, ValueError, KeyError, RuntimeError) as error:
@@ -227,11 +227,22 @@ def _is_complete(directory: Path) -> bool:
     return all((directory / name).is_file() for name in _MODEL_FILES)
 
 
+def _quiet_progress_off_a_terminal() -> None:
+    """Progress bars are for a person at a terminal: in `ros2 launch` output or a log file
+    they are clutter (the start and end of a long step are logged anyway)."""
+    if sys.stderr.isatty():
+        return
+    import transformers.utils.logging
+
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+
 def convert_gguf(gguf: Path, target: Path) -> Path:
     """De-quantize `gguf` into a transformers model directory at `target`, atomically."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    _quiet_progress_off_a_terminal()
     LOG.info("converting SmolLM2 GGUF once to %s (~30 s; later starts take ~1 s)", target)
     started = time.perf_counter()
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ...robot.model import Agent, RobotModel
+from ...robot.model import Agent, AgentKind, JointType, RobotModel
 from .examples import Example, Retriever
 from .grammar import GOAL_SEPARATOR, NONE_PLAN, PLAN_UNITS, STEP_SEPARATOR, PlanGrammar
 
@@ -27,24 +27,24 @@ Message = dict[str, str]
 def _describe_agent(agent: Agent) -> str:
     joint = agent.joint
     aliases = f" (also: {', '.join(agent.aliases)})" if agent.aliases else ""
-    if joint.kind == "continuous":
+    if joint.kind is JointType.CONTINUOUS:
         motion = "turns without limit"
     else:
-        verb = "slides" if joint.kind == "prismatic" else "turns"
+        verb = "slides" if joint.kind is JointType.PRISMATIC else "turns"
         motion = f"{verb} in {joint.describe_limits()}"
-    if agent.kind == "gripper":
+    if agent.kind is AgentKind.GRIPPER:
         motion += "; open and close it"
     return f"- {agent.name}{aliases}: {motion}"
 
 
 def system_prompt(robot: RobotModel, grammar: PlanGrammar) -> str:
     """What the model needs to know about this robot and the plan language (no instruction)."""
-    units = {"length" if a.joint.kind == "prismatic" else "angle" for a in robot.agents}
+    units = {a.joint.dimension for a in robot.agents}
     unit_text = "; ".join(
         f"{' or '.join(PLAN_UNITS[d])} for {'lengths' if d == 'length' else 'angles'}"
         for d in sorted(units)
     )
-    grippers = [a.name for a in robot.agents if a.kind == "gripper"]
+    grippers = [a.name for a in robot.agents if a.kind is AgentKind.GRIPPER]
     lines = [
         "You are the planner of a robot. Turn the user's instruction into a plan in the plan "
         "language below, and write nothing else.",

@@ -1,0 +1,153 @@
+"""Planner settings (config/planner.yaml) and building the planning pipeline from them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from ..errors import ConfigError
+from ..robot.model import RobotModel, is_robot_parameter
+from ..robot.schema import (
+    NON_NEGATIVE,
+    POSITIVE,
+    Range,
+    dataclass_specs,
+    is_ros_parameter,
+    read_parameters,
+)
+from .pipeline import PlanningPipeline
+
+
+class PlannerBackend(StrEnum):
+    """What turns an instruction that is not already agent language into a plan."""
+
+    RULES = "rules"  # no model: agent-language instructions only
+    SMOLLM2 = "smollm2"  # the embedded SmolLM2-135M-Instruct
+    LOCAL = "local"  # any transformers causal-LM directory (model_path)
+
+
+class Dtype(StrEnum):
+    """Model precision; AUTO: bfloat16 where the CPU has it, else float32."""
+
+    AUTO = "auto"
+    FLOAT32 = "float32"
+    BFLOAT16 = "bfloat16"
+    FLOAT16 = "float16"
+
+
+class ShieldMode(StrEnum):
+    """What the safety shield does with an out-of-limit target."""
+
+    REJECT = "reject"
+    CLAMP = "clamp"
+
+
+BACKENDS = tuple(PlannerBackend)
+SHIELD_MODES = tuple(ShieldMode)
+DTYPES = tuple(Dtype)
+
+
+@dataclass(frozen=True)
+class PlannerSettings:
+    backend: PlannerBackend = PlannerBackend.SMOLLM2
+    model_path: str = ""
+    device: str = "auto"
+    dtype: Dtype = Dtype.AUTO
+    threads: int = 0
+    examples_file: str = "planner_examples.yaml"
+    examples: int = 6
+    max_new_tokens: int = 192
+    shield_mode: ShieldMode = ShieldMode.REJECT
+    cache_size: int = 256
+    step_timeout_margin_s: float = 5.0
+    agent_timeout_s: float = 2.0
+
+    def __post_init__(self) -> None:  # closed sets as enums, even when given plain strings
+        object.__setattr__(self, "backend", PlannerBackend(self.backend))
+        object.__setattr__(self, "dtype", Dtype(self.dtype))
+        object.__setattr__(self, "shield_mode", ShieldMode(self.shield_mode))
+
+    @classmethod
+    def descriptions(cls) -> dict[str, str]:
+        """Each setting's description, unit and constraints, as `ros2 param describe` says."""
+        return {spec.name: spec.text() for spec in PLANNER_PARAMETERS}
+
+
+PLANNER_PARAMETERS = dataclass_specs(
+    PlannerSettings,
+    descriptions={
+        "backend": "planner backend for instructions that are not agent language",
+        "model_path": "transformers causal-LM directory (backend 'local')",
+        "device": "where the model runs: auto | cpu | cuda",
+        "dtype": "model precision (auto: bfloat16 where the CPU has it, else float32)",
+        "threads": "CPU threads for the model (0: automatic; the node leaves one CPU free)",
+        "examples_file": "few-shot example bank (absolute, or under share/config)",
+        "examples": "examples retrieved into each prompt",
+        "max_new_tokens": "longest plan the model may write, in tokens",
+        "shield_mode": "what the safety shield does with out-of-limit targets",
+        "cache_size": "plans kept for repeated instructions (0: no cache)",
+        "step_timeout_margin_s": "a step fails this long after its longest motion ends",
+        "agent_timeout_s": "an agent silent this long is treated as failed",
+    },
+    units={"step_timeout_margin_s": "s", "agent_timeout_s": "s"},
+    ranges={
+        "threads": NON_NEGATIVE,
+        "examples": NON_NEGATIVE,
+        "max_new_tokens": Range(16),
+        "cache_size": NON_NEGATIVE,
+        "step_timeout_margin_s": NON_NEGATIVE,
+        "agent_timeout_s": POSITIVE,
+    },
+    choices={"backend": PlannerBackend, "dtype": Dtype, "shield_mode": ShieldMode},
+)
+
+
+def _planner_or_elsewhere(name: str) -> bool:
+    # The planner's parameters are read beside the robot's (`/**` of robot.yaml).
+    return is_robot_parameter(name) or is_ros_parameter(name)
+
+
+def planner_settings_from_params(params: Mapping[str, Any]) -> PlannerSettings:
+    """The planner settings from flat parameters (rclpy's, or robot.yaml + planner.yaml's):
+    typed and ranged by PLANNER_PARAMETERS; a key that is neither the planner's nor the robot's
+    is refused, naming the key and file."""
+    values = read_parameters(PLANNER_PARAMETERS, params, _planner_or_elsewhere)
+    settings = PlannerSettings(**values)
+    if settings.backend is PlannerBackend.LOCAL and not settings.model_path:
+        raise ConfigError("backend 'local' needs model_path: a transformers model directory")
+    return settings
+
+
+def build_pipeline(robot: RobotModel, settings: PlannerSettings) -> PlanningPipeline:
+    """The pipeline with its backend loaded and warmed up (a language model takes seconds to
+    load; the first SmolLM2 start converts its GGUF once, ~30 s, and says so)."""
+    backend = None
+    if settings.backend is not PlannerBackend.RULES:
+        # torch, transformers and the retriever only when a model is used
+        from .llm.backend import load_backend, warm_up
+        from .llm.retrieval import EmbeddingRetriever
+
+        retriever = None
+        if settings.examples:
+            retriever = EmbeddingRetriever.from_file(settings.examples_file)
+        backend = load_backend(
+            settings.backend,
+            robot,
+            model_path=settings.model_path,
+            device=settings.device,
+            retriever=retriever,
+            dtype=settings.dtype,
+            threads=settings.threads or None,
+            examples=settings.examples,
+            max_new_tokens=settings.max_new_tokens,
+        )
+        if backend is not None:
+            warm_up(backend)
+    return PlanningPipeline(
+        robot,
+        backend,
+        clamp=settings.shield_mode is ShieldMode.CLAMP,
+        cache_size=settings.cache_size,
+    )
