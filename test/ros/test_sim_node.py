@@ -1,5 +1,6 @@
 """The simulator node offers the topics of a ros2_control robot."""
 
+import itertools
 import math
 
 import pytest
@@ -10,7 +11,7 @@ from std_msgs.msg import Float64MultiArray
 from llm_mas_ros.core.robot.model import load_robot
 from llm_mas_ros.nodes.sim_node import MujocoSimNode
 from llm_mas_ros.ros import qos
-from llm_mas_ros.ros.messages import values_of
+from llm_mas_ros.ros.messages import sim_status
 from llm_mas_ros.ros.runtime import monotonic
 
 ROBOT = load_robot()
@@ -20,14 +21,14 @@ ROBOT = load_robot()
 def sim(harness):
     node = harness.add(MujocoSimNode())
     received: list[JointState] = []
-    statuses: list[dict] = []
+    statuses: list = []
     harness.tester.create_subscription(
         JointState, "joint_states", received.append, qos.JOINT_STATES
     )
     harness.tester.create_subscription(
         DiagnosticArray,
         "/diagnostics",
-        lambda m: statuses.extend(values_of(s) for s in m.status if s.name == "mujoco_sim"),
+        lambda m: statuses.extend(filter(None, [sim_status(m, "mujoco_sim")])),
         10,
     )
     commands = {
@@ -49,23 +50,32 @@ def test_joint_states_are_stamped_and_name_every_agent_joint(harness, sim):
     assert message.header.stamp.sec > 0
 
 
-def test_joint_states_arrive_at_the_configured_rate(harness, sim):
-    _, received, _, _ = sim
-    received.clear()
-    assert harness.until(lambda: len(received) >= 126, timeout_s=5.0)
-    stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in received[:126]]
-    rate = 125 / (stamps[-1] - stamps[0])
-    assert 200 < rate < 300  # 250 Hz configured; a loaded 2-core CI machine jitters
-
-
-def test_the_simulation_keeps_real_time(harness, sim):
+def test_joint_states_are_published_on_the_configured_period(harness, sim):
+    """The rate a loaded machine achieves is measured by benchmarks/sim_rate_bench.py; here,
+    what the node asks for, and stamps that only move forward."""
     node, received, _, _ = sim
-    wall_start, sim_start, count = monotonic(), node.sim.time, len(received)
-    # The property under test is a rate over wall time: spin (not sleep) through ~1 s of it.
-    assert harness.until(lambda: monotonic() - wall_start >= 1.0, timeout_s=5.0)
-    wall_s, sim_s = monotonic() - wall_start, node.sim.time - sim_start
-    assert sim_s == pytest.approx(wall_s, rel=0.05) and node.skipped_s == 0.0
-    assert len(received) > count  # and it published all along
+    (timer, _) = sorted(node.timers, key=lambda t: t.timer_period_ns)
+    assert timer.timer_period_ns == round(1e9 / node.sim.settings.publish_rate_hz)
+    received.clear()
+    assert harness.until(lambda: len(received) >= 20, timeout_s=5.0)
+    stamps = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in received]
+    assert all(b > a for a, b in itertools.pairwise(stamps))
+
+
+def test_the_simulation_never_runs_ahead_of_the_wall_clock(harness, sim):
+    """Paced by the wall clock: never ahead of it, and a lag it cannot make up is skipped and
+    counted (skipped_s), never replayed faster. How close to real time it keeps on a loaded
+    machine is a benchmark's number (benchmarks/sim_rate_bench.py)."""
+    node, received, _, _ = sim
+    ahead: list[float] = []
+
+    def check(_message):
+        ahead.append(node.sim.time - (monotonic() - node.clock_origin))
+
+    harness.tester.create_subscription(JointState, "joint_states", check, qos.JOINT_STATES)
+    assert harness.until(lambda: len(ahead) >= 50, timeout_s=5.0)
+    assert max(ahead) <= node.sim.timestep + 1e-9
+    assert node.sim.time > 0 and len(received) > 50
 
 
 def test_a_forward_command_moves_its_joint(harness, sim):
@@ -86,8 +96,6 @@ def test_malformed_commands_are_dropped_like_forward_command_controller_does(har
     node, received, commands, statuses = sim
     commands["gripper"].publish(Float64MultiArray(data=data))
     assert harness.until(lambda: node.rejected_commands == 1)
-    assert harness.until(
-        lambda: statuses and statuses[-1]["rejected_commands"] == "1", timeout_s=3.0
-    )
+    assert harness.until(lambda: statuses and statuses[-1].rejected_commands == 1, timeout_s=3.0)
     index = ROBOT.joint_names.index("gripper_finger_joint")
     assert received[-1].position[index] == pytest.approx(0.0, abs=1e-4)

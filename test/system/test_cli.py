@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from llm_mas_ros.launcher.bringup import FASTDDS_PROFILE_ENV
-from llm_mas_ros.ros.graph import spin_until
 
 CLI = [sys.executable, "-m", "llm_mas_ros.cli"]
 TAG = "LLM_MAS_ROS_TEST_TAG"  # inherited by every process a CLI starts: finds them in /proc
@@ -246,6 +245,7 @@ def test_say_talks_to_a_running_system(graph):
     result = llm_mas_ros("say", "wrist_2 to 15 degrees", env=dict(os.environ))
     assert result.returncode == 0, result.stderr
     assert "planner: " in result.stdout and "ok (done after" in result.stdout
+    assert graph.positions()["wrist_2_joint"] == pytest.approx(math.radians(15), abs=0.02)
 
 
 def test_ctrl_c_of_say_stops_the_instruction_it_sent(graph):
@@ -266,14 +266,10 @@ def test_ctrl_c_of_say_stops_the_instruction_it_sent(graph):
     finally:
         if say.poll() is None:
             say.kill()
-    client = graph.client
-    assert spin_until(
-        client.executor, lambda: client.seen.planner.get("state") == "stopped", timeout_s=5.0
-    )
-    assert client.seen.planner["instruction"] == "stop"
+    assert graph.wait_planner("stopped", timeout_s=5.0).instruction == "stop"
     held = graph.positions()["wrist_1_joint"]
-    spin_until(client.executor, lambda: False, timeout_s=0.5)  # still there half a second later
-    assert graph.positions()["wrist_1_joint"] == pytest.approx(held, abs=0.01)
+    later = graph.joint_samples("wrist_1_joint", 125)  # half a second of sim steps
+    assert later == pytest.approx([held] * len(later), abs=0.01)
     assert held < math.radians(120) - 0.2
     assert graph.run("wrist_1 to 0 degrees").ok
 
@@ -347,5 +343,7 @@ def test_plan_several_free_form_instructions_loads_the_model_once():
     assert lines[0]["planner"] == "smollm2"
     assert lines[0]["steps"][0][0]["target"] == pytest.approx(math.pi / 2, abs=1e-4)
     assert "asks for nothing" in lines[1]["error"]
-    assert lines[2]["planner"] == "fast-path:rules" and lines[2]["latency_ms"]["first_step"] < 5
+    # No model call for an instruction in the agent language; its latency: planner_bench.py.
+    assert lines[2]["planner"] == "fast-path:rules"
+    assert lines[2]["steps"][0][0]["target"] == pytest.approx(math.radians(10), abs=1e-4)
     assert result.returncode == 1  # one instruction could not be planned

@@ -6,11 +6,19 @@ import numpy as np
 import pytest
 
 from llm_mas_ros.core.control.agent import AgentGroup, AgentState, Level
-from llm_mas_ros.core.control.policies import MinimumJerkPolicy, Observation, minimum_jerk_fraction
+from llm_mas_ros.core.control.policies import (
+    GOAL_SLOTS,
+    SKILL_CODES,
+    STYLE_CODES,
+    MinimumJerkPolicy,
+    Observation,
+    minimum_jerk_fraction,
+)
+from llm_mas_ros.core.language.agent_language import STYLE_WORDS, Skill
 
 
-def make_group(arm):
-    group = AgentGroup(arm.agents, arm)
+def make_group(arm, encoder=None):
+    group = AgentGroup(arm.agents, arm, encoder=encoder)
     for core in group.cores:
         core.observe(0.0, 0.0, now=0.0)
     return group
@@ -58,10 +66,14 @@ def test_a_bad_goal_holds_the_joint_and_says_why(arm):
 )
 def test_garbage_goals_never_raise_and_always_report_an_error(arm, garbage):
     group = make_group(arm)
-    group.core("elbow").receive_goal(garbage, 0.0)
-    status = group.core("elbow").status(0.0)
+    elbow = group.core("elbow")
+    elbow.receive_goal(garbage, 0.0)
+    status = elbow.status(0.0)
     assert status.level is Level.ERROR and status.error
-    assert len(status.goal) < 2_000_000
+    # The status names the refused goal, whatever it was, and the joint holds where it was.
+    assert status.goal == (garbage if isinstance(garbage, str) else repr(garbage))
+    assert status.goal_count == 1 and status.target == 0.0
+    assert group.step(0.01)[group.cores.index(elbow)] == 0.0
 
 
 def test_estop_freezes_at_once_and_refuses_goals_until_released(arm):
@@ -196,3 +208,131 @@ def test_minimum_jerk_profile_is_smooth_and_batched():
     observation.upper[:] = [10, 10, 2.0]
     commands = MinimumJerkPolicy().act(observation)
     assert commands == pytest.approx([0.5, -1.0, 2.0])  # mid-way, finished, clipped to limit
+
+
+# --- the goal slots of the observation ----------------------------------------------------------
+
+
+class CountingEncoder:
+    """A stand-in for a text encoder: records every text it embeds."""
+
+    dim = 4
+
+    def __init__(self):
+        self.texts = []
+
+    def encode(self, text):
+        self.texts.append(text)
+        return np.full(self.dim, len(self.texts), dtype=np.float32)
+
+
+def goal_row(group, name):
+    row = [core.agent.name for core in group.cores].index(name)
+    return {slot: getattr(group.observation, slot)[row] for slot in GOAL_SLOTS}
+
+
+def snapshot(observation):
+    return {slot: getattr(observation, slot).copy() for slot in (*GOAL_SLOTS, "goal_embedding")}
+
+
+def test_no_goal_means_no_slots_and_no_embedding_columns(arm):
+    group = make_group(arm)
+    assert all(np.isnan(getattr(group.observation, slot)).all() for slot in GOAL_SLOTS)
+    assert group.observation.goal_embedding.shape == (len(arm.agents), 0)
+
+
+def test_an_accepted_goal_fills_its_agent_slots_once(arm):
+    group = make_group(arm)
+    group.core("elbow").receive_goal("move to 45 degrees in 2 s gently", 0.0)
+    group.core("wrist_3").receive_goal("wave by 10 degrees 3 times", 0.0)
+    elbow = goal_row(group, "elbow")
+    assert elbow["goal_skill"] == SKILL_CODES.index(Skill.MOVE_TO)
+    assert elbow["goal_target"] == pytest.approx(math.pi / 4)
+    assert elbow["goal_duration_s"] == 2.0
+    assert elbow["goal_style"] == STYLE_CODES.index("gently")
+    assert np.isnan(elbow["goal_amplitude"]) and np.isnan(elbow["goal_repetitions"])
+    wave = goal_row(group, "wrist_3")
+    assert wave["goal_skill"] == SKILL_CODES.index(Skill.WAVE)
+    assert (
+        wave["goal_amplitude"] == pytest.approx(math.radians(10)) and wave["goal_repetitions"] == 3
+    )
+    assert wave["goal_target"] == 0.0  # a wave ends where it started
+    assert np.isnan(wave["goal_duration_s"]) and np.isnan(wave["goal_style"])
+    assert all(np.isnan(value) for value in goal_row(group, "shoulder_pan").values())
+    # Ticks rewrite the state, never the goal.
+    before = snapshot(group.observation)
+    track(group, 0.5)
+    for slot, values in snapshot(group.observation).items():
+        np.testing.assert_array_equal(values, before[slot], err_msg=slot)
+
+
+def test_a_move_by_slot_holds_the_absolute_target(arm):
+    group = make_group(arm)
+    elbow = group.core("elbow")
+    elbow.receive_goal("move to 20 degrees", 0.0)
+    now = track(group, elbow.motion.duration_s + 0.05)
+    elbow.receive_goal("move by 10 degrees quickly", now)
+    slots = goal_row(group, "elbow")
+    assert slots["goal_skill"] == SKILL_CODES.index(Skill.MOVE_BY)
+    assert slots["goal_target"] == pytest.approx(math.radians(30))
+    assert slots["goal_style"] == STYLE_CODES.index("quickly")
+
+
+def test_goal_slots_are_cleared_when_the_agent_holds_without_a_goal(arm):
+    encoder = CountingEncoder()
+    group = make_group(arm, encoder)
+    elbow = group.core("elbow")
+    row = group.cores.index(elbow)
+    elbow.receive_goal("move to 45 degrees", 0.0)
+    elbow.receive_goal("move to 400 degrees", 0.1)  # refused
+    assert all(np.isnan(value) for value in goal_row(group, "elbow").values())
+    assert not group.observation.goal_embedding[row].any()
+    elbow.receive_goal("move to 45 degrees", 0.2)
+    elbow.set_estop(True, 0.3)
+    assert np.isnan(goal_row(group, "elbow")["goal_skill"])
+    assert not group.observation.goal_embedding[row].any()
+    elbow.set_estop(False, 0.4)
+    elbow.receive_goal("hold", 0.5)  # a hold asked for is a goal
+    assert goal_row(group, "elbow")["goal_skill"] == SKILL_CODES.index(Skill.HOLD)
+    group.step(0.5 + arm.control.state_timeout_s + 0.1)  # joint states lost
+    assert np.isnan(goal_row(group, "elbow")["goal_skill"])
+
+
+def test_the_encoder_runs_once_per_accepted_goal_never_per_tick(arm):
+    encoder = CountingEncoder()
+    group = make_group(arm, encoder)
+    elbow = group.core("elbow")
+    row = group.cores.index(elbow)
+    assert group.observation.goal_embedding.shape == (len(arm.agents), encoder.dim)
+    assert group.observation.goal_embedding.dtype == np.float32
+    elbow.receive_goal("move to 45 degrees", 0.0)
+    now = track(group, 0.5)
+    elbow.receive_goal("move to 400 degrees", now)  # refused: nothing to embed
+    elbow.receive_goal("move to 10 degrees", now)
+    track(group, now + 0.5, start=now)
+    assert encoder.texts == ["move to 45 degrees", "move to 10 degrees"]
+    np.testing.assert_array_equal(group.observation.goal_embedding[row], np.full(4, 2.0))
+    assert not np.delete(group.observation.goal_embedding, row, axis=0).any()
+
+
+def test_goal_slots_leave_the_classical_commands_unchanged(arm):
+    """The same goals with and without an encoder: the minimum-jerk policy reads no slot."""
+
+    def commands(encoder):
+        group = make_group(arm, encoder)
+        group.core("elbow").receive_goal("move to 45 degrees in 1 s", 0.0)
+        group.core("wrist_3").receive_goal("wave 2 times", 0.0)
+        sent, now = [], 0.0
+        for _ in range(150):
+            sent.append(group.step(now).copy())
+            for core, command in zip(group.cores, sent[-1], strict=True):
+                core.observe(command, 0.0, now + 0.01)
+            now = round(now + 0.01, 9)
+        return np.array(sent)
+
+    np.testing.assert_array_equal(commands(CountingEncoder()), commands(None))
+
+
+def test_every_style_word_has_a_style_code():
+    assert sorted(STYLE_CODES) == sorted(set(STYLE_WORDS.values()))
+    assert len(SKILL_CODES) == len(Skill)

@@ -1,4 +1,5 @@
-"""The core must work without ROS: importing every core module must not import rclpy."""
+"""The core must work without ROS, and the agents without the sim or torch: what importing
+them loads, checked in a fresh interpreter."""
 
 import json
 import pkgutil
@@ -6,6 +7,14 @@ import subprocess
 import sys
 
 import llm_mas_ros.core
+
+
+def last_line_of(probe: str) -> str:
+    """What a fresh interpreter running `probe` prints last (its sys.modules is its own)."""
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip().splitlines()[-1]
 
 
 def test_importing_the_whole_core_never_imports_rclpy():
@@ -18,10 +27,7 @@ def test_importing_the_whole_core_never_imports_rclpy():
         f"for name in {modules!r}: importlib.import_module(name)\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'rclpy')))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    )
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    assert json.loads(last_line_of(probe)) == []
 
 
 def test_the_cli_plans_without_importing_rclpy():
@@ -32,7 +38,22 @@ def test_the_cli_plans_without_importing_rclpy():
         "    code = main(['plan', 'elbow to 45 degrees', '--json'])\n"
         "print(code, any(m.split('.')[0] == 'rclpy' for m in sys.modules))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    assert last_line_of(probe).split() == ["0", "False"]
+
+
+def test_the_agents_process_runs_its_classical_policy_without_mujoco_or_torch():
+    """ARCHITECTURE section 3: mujoco and torch load only where a learned policy is configured.
+    The probe imports the agents node and runs goals through a group, as the node does."""
+    probe = (
+        "import json, sys\n"
+        "import llm_mas_ros.nodes.agents_node\n"
+        "from llm_mas_ros.core.control.agent import AgentGroup\n"
+        "from llm_mas_ros.core.robot.model import load_robot\n"
+        "robot = load_robot()\n"
+        "group = AgentGroup(robot.agents, robot)\n"
+        "for core in group.cores: core.observe(0.0, 0.0, 0.0)\n"
+        "group.core('elbow').receive_goal('move to 45 degrees gently', 0.0)\n"
+        "group.step(0.01)\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'mujoco', 'torch'})))\n"
     )
-    assert result.stdout.split() == ["0", "False"]
+    assert json.loads(last_line_of(probe)) == []

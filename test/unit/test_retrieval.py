@@ -3,7 +3,7 @@ the lexical fallback, and the real all-MiniLM-L6-v2 encoder (loaded once for the
 
 from __future__ import annotations
 
-import time
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -248,24 +248,16 @@ def test_minilm_retrieval_over_the_bank_finds_paraphrases(bank_retriever):
         assert plan in [e.plan for e in retriever.top_k(instruction, 4)], instruction
 
 
-def test_minilm_embeds_an_instruction_in_milliseconds(bank_retriever):
-    """Report the per-instruction encoder latency; the bound is loose for a shared 2-core CI."""
+def test_minilm_retrieval_times_each_instructions_encoder_call(bank_retriever):
+    """Each top-k call times its own encoder call. How long that takes is a benchmark figure
+    (benchmarks/planner_bench.py: 'Retrieval ... embedding p50 / p90'), not a test bound."""
     retriever = bank_retriever
-    retriever.top_k("warm up the encoder", 6)
     instructions = [
         "turn the base left by 20 degrees",
         "open the claw and then go home",
         "could you release the part, please?",
-        "raise the forearm by ten degrees",
     ]
-    embed, whole = [], []
-    for instruction in instructions * 3:
-        started = time.perf_counter()
-        retriever.top_k(instruction, 6)
-        whole.append((time.perf_counter() - started) * 1000.0)
-        embed.append(retriever.last_embed_ms)
-    print(
-        f"\nMiniLM embedding per instruction: p50 {np.median(embed):.1f} ms, "
-        f"max {max(embed):.1f} ms; top-6 p50 {np.median(whole):.1f} ms"
-    )
-    assert np.median(embed) < 250.0
+    for instruction in instructions:
+        retriever.last_embed_ms = math.nan
+        assert len(retriever.top_k(instruction, 6)) == 6, instruction
+        assert 0.0 < retriever.last_embed_ms < math.inf, instruction

@@ -8,10 +8,11 @@ Linux, so stamps from several processes on one machine compare directly).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 
 import numpy as np
 
@@ -19,10 +20,10 @@ from ..errors import SubgoalError
 from ..language.agent_language import parse_subgoal
 from ..robot.model import Agent, RobotModel
 from .motion import Motion, plan_motion
-from .policies import MinimumJerkPolicy, Observation, Policy
+from .policies import GoalEncoder, MinimumJerkPolicy, Observation, Policy
 
 
-class AgentState(str, Enum):
+class AgentState(StrEnum):
     WAITING = "waiting"  # no joint state seen yet
     IDLE = "idle"  # holding, no goal yet
     MOVING = "moving"
@@ -52,6 +53,7 @@ class AgentStatus:
     message: str
     goal: str
     goal_count: int
+    goal_digest: str  # identifies the goal text whole (`goal` is clipped): see goal_digest()
     target: float | None
     position: float
     progress: float
@@ -60,12 +62,33 @@ class AgentStatus:
     first_command_at: float | None
 
 
-class AgentCore:
-    """One agent's goal, motion and state. Positions in rad or m, times in s."""
+def goal_digest(text: str) -> str:
+    """A short id of a goal text: a planner tells its own goal from another by it, whatever
+    the length of the text (statuses clip long goals)."""
+    return hashlib.blake2s(text.encode(), digest_size=8).hexdigest()
 
-    def __init__(self, agent: Agent, robot: RobotModel) -> None:
+
+class AgentCore:
+    """One agent's goal, motion and state. Positions in rad or m, times in s.
+
+    The agent owns row `row` of `observation` (its group's, or a one-row one of its own): it
+    writes the goal slots there when it accepts a goal, with `encoder`'s embedding of the goal
+    text when one is given, and clears them when it holds for another reason."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        robot: RobotModel,
+        observation: Observation | None = None,
+        row: int = 0,
+        encoder: GoalEncoder | None = None,
+    ) -> None:
         self.agent = agent
         self.robot = robot
+        dim = encoder.dim if encoder else 0
+        self.observation = Observation.zeros(1, dim) if observation is None else observation
+        self.row = row
+        self.encoder = encoder
         self.tolerance = robot.control.tolerance(agent.joint)
         self.state = AgentState.WAITING
         self.position = math.nan
@@ -77,6 +100,7 @@ class AgentCore:
         self.segment_started_at = 0.0
         self.goal = ""
         self.goal_count = 0
+        self.goal_digest = ""
         self.error = ""
         self.goal_received_at: float | None = None
         self.first_command_at: float | None = None
@@ -98,6 +122,7 @@ class AgentCore:
         """Accept a goal or refuse it with a reason; a refused goal leaves the joint holding."""
         self.goal_count += 1
         self.goal = text if isinstance(text, str) else repr(text)
+        self.goal_digest = goal_digest(self.goal)
         self.goal_received_at, self.first_command_at = now, None
         try:
             self._start(text, now)
@@ -179,6 +204,7 @@ class AgentCore:
             message=message,
             goal=self.goal,
             goal_count=self.goal_count,
+            goal_digest=self.goal_digest,
             target=None if math.isnan(self.motion.target) else self.motion.target,
             position=self.position,
             progress=self._progress(now),
@@ -193,9 +219,11 @@ class AgentCore:
         return self.command if math.isfinite(self.command) else self.position
 
     def _hold(self, position: float, state: AgentState, now: float) -> None:
+        """Hold without a goal (first state, refusal, e-stop, lost state): no goal slots."""
         self.motion = Motion(position)
         self.segment, self.segment_started_at = 0, now
         self.state = state
+        self.observation.clear_goal(self.row)
 
     def _start(self, text: object, now: float) -> None:
         if self.estop:
@@ -206,6 +234,9 @@ class AgentCore:
             raise SubgoalError("joint state is stale: cannot move")
         goal = parse_subgoal(text, self.agent, self.robot.poses)
         motion = plan_motion(goal, self.agent, self._here(), self.robot)
+        # Once per goal, here rather than in fill(): the first tick of the goal reads it.
+        embedding = self.encoder.encode(self.goal) if self.encoder else None
+        self.observation.set_goal(self.row, goal, motion.target, embedding)
         self.error = "; ".join(motion.notes)
         self.motion, self.segment, self.segment_started_at = motion, 0, now
         self.state = AgentState.MOVING if motion.segments else AgentState.HOLDING
@@ -243,10 +274,21 @@ class AgentCore:
 class AgentGroup:
     """All agents of one process: one observation, ONE policy call per tick."""
 
-    def __init__(self, agents: Sequence[Agent], robot: RobotModel, policy: Policy | None = None):
-        self.cores = [AgentCore(agent, robot) for agent in agents]
+    def __init__(
+        self,
+        agents: Sequence[Agent],
+        robot: RobotModel,
+        policy: Policy | None = None,
+        encoder: GoalEncoder | None = None,
+    ):
+        """`encoder` (none by default: the classical policy reads no text) embeds each
+        accepted goal into the observation's `goal_embedding`, once per goal."""
         self.policy = policy or MinimumJerkPolicy()
-        self.observation = Observation.zeros(len(self.cores))
+        self.observation = Observation.zeros(len(agents), encoder.dim if encoder else 0)
+        self.cores = [
+            AgentCore(agent, robot, self.observation, row, encoder)
+            for row, agent in enumerate(agents)
+        ]
         self.observation.lower[:] = [a.joint.lower for a in agents]
         self.observation.upper[:] = [a.joint.upper for a in agents]
         self.period_s = 1.0 / robot.control.rate_hz
