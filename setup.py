@@ -38,6 +38,9 @@ setup(
     ],
     python_requires=">=3.10",
     install_requires=["setuptools", *requirements()],
+    # `colcon test` runs pytest only for packages that declare it as a test dependency (else
+    # it falls back to unittest and finds nothing); setup.cfg's [tool:pytest] configures it.
+    extras_require={"test": ["pytest", "pytest-timeout", "hypothesis"]},
     zip_safe=True,
     maintainer="llm_mas_ros team",
     maintainer_email="team@llm-mas-ros.dev",

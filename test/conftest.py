@@ -5,6 +5,7 @@ session, discovery limited to this host, and the package's Fast DDS profile (fas
 announcements), so tests never see another session's graph and late joiners match quickly.
 """
 
+import logging
 import os
 import random
 from collections.abc import Iterator
@@ -29,3 +30,22 @@ def ros() -> Iterator[None]:
     rclpy.init(args=args)
     yield
     rclpy.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def plain_logging() -> Iterator[None]:
+    """Importing `launch` (launch_pytest, launch_ros, or a test that checks the launch files on
+    a ROS machine) makes every logger created afterwards a LaunchLogger that does not
+    propagate, so caplog and the root handlers miss it. Each test starts with the standard
+    logger class, and this package's loggers propagating."""
+    _plain_loggers()
+    yield
+    _plain_loggers()
+
+
+def _plain_loggers() -> None:
+    if logging.getLoggerClass() is not logging.Logger:
+        logging.setLoggerClass(logging.Logger)
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if name.startswith("llm_mas_ros") and type(logger).__name__ == "LaunchLogger":
+            logger.propagate = True

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.errors import LlmMasError
+from ..core.errors import ConfigError, LlmMasError
 from .bringup import NodeSpec, dds_environment
 
 STOP_GRACE_S = 5.0
@@ -91,6 +91,11 @@ class ProcessGroup:
             self.running.append(Running(spec, self._spawn(spec, log), log))
 
     def _spawn(self, spec: NodeSpec, log: Path | None) -> subprocess.Popen:
+        if spec.module is None:  # another package's executable: only `ros2 launch` has it
+            raise ConfigError(
+                f"{spec.name} runs {spec.package}'s {spec.executable}, which needs a ROS 2 "
+                "install: use ros2 launch"
+            )
         command = [sys.executable, "-m", spec.module, *spec.ros_arguments()]
         with contextlib.ExitStack() as stack:  # the child keeps its own copy of the log fd
             output = stack.enter_context(open(log, "w")) if log else None

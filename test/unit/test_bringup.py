@@ -7,7 +7,15 @@ import pytest
 from llm_mas_ros.core.errors import ConfigError
 from llm_mas_ros.core.robot import param_files as P
 from llm_mas_ros.core.robot.share import share_path
-from llm_mas_ros.launcher.bringup import FASTDDS_PROFILE_ENV, NodeSpec, dds_environment, node_list
+from llm_mas_ros.launcher.bringup import (
+    FASTDDS_PROFILE_ENV,
+    NodeSpec,
+    Xacro,
+    dds_environment,
+    launch_argv,
+    launch_nodes,
+    node_list,
+)
 
 
 def test_default_bringup_is_sim_agents_planner():
@@ -42,8 +50,9 @@ def test_planner_backend_override_and_remappings_are_passed():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"sim": "gazebo"}, "sim must be one of"),
+        ({"sim": "webots"}, "sim must be one of"),
         ({"agents": "some"}, "agents must be one of"),
+        ({"part": "half"}, "part must be one of"),
         ({"config_dir": "/nonexistent"}, "missing config file"),
     ],
 )
@@ -83,40 +92,260 @@ def test_config_files_parse_for_the_node_names_the_bringup_uses():
     assert sim["physics_rate_hz"] >= 500 and planner["backend"]
 
 
+ROBOT = str(share_path("config", "robot.yaml"))
+PLANNER = str(share_path("config", "planner.yaml"))
+CONTROLLERS = str(share_path("config", "controllers.yaml"))
+XACRO = str(share_path("urdf", "llm_arm.urdf.xacro"))
+AGENTS = ("shoulder_pan", "shoulder_lift", "elbow", "wrist_1", "wrist_2", "wrist_3", "gripper")
+
+
+def _argvs(**arguments):
+    """Each node's command line as launch_ros builds it, executables named package/executable."""
+    return [launch_argv(s, f"{s.package}/{s.executable}") for s in launch_nodes(**arguments)]
+
+
+def _planner(*overrides):
+    files = ["--params-file", ROBOT, "--params-file", PLANNER]
+    return ["llm_mas_ros/llm_mas_planner", "--ros-args", *files, *overrides, "--ros-args",
+            "-r", "__node:=planner"]  # fmt: skip
+
+
+def _spawner(controller, *clock):
+    return [
+        "controller_manager/spawner",
+        controller,
+        "--controller-manager",
+        "/controller_manager",
+        "--ros-args",
+        *clock,
+        "--ros-args",
+    ]
+
+
+def test_mujoco_bringup_command_lines():
+    assert _argvs(planner_backend="rules") == [
+        [
+            "llm_mas_ros/llm_mas_sim",
+            "--ros-args",
+            "--params-file",
+            ROBOT,
+            "--params-file",
+            str(share_path("config", "sim.yaml")),
+            "--ros-args",
+            "-r",
+            "__node:=mujoco_sim",
+        ],
+        ["llm_mas_ros/llm_mas_agents", "--ros-args", "--params-file", ROBOT, "--ros-args"],
+        # The launch argument comes after the files that it overrides, scoped to the node.
+        _planner("-p", "planner:backend:=rules"),
+    ]
+
+
+def test_separate_agents_each_host_only_their_agent():
+    agents = [a for a in _argvs(sim="none", agents="separate") if a[0].endswith("_agents")]
+    assert agents == [
+        [
+            "llm_mas_ros/llm_mas_agents",
+            "--ros-args",
+            "--params-file",
+            ROBOT,
+            "-p",
+            f"agents:=[{name}]",
+            "-r",
+            f"agent_host:__node:=agent_host_{name}",
+            "--ros-args",
+        ]
+        for name in AGENTS
+    ]
+
+
+def test_hardware_bringup_runs_ros2_control_with_the_chosen_plugin():
+    specs = launch_nodes(sim="none", hardware="my_driver/MyArmSystem")
+    assert specs[0].parameters == {
+        "robot_description": Xacro(XACRO, (("hardware", "my_driver/MyArmSystem"),))
+    }
+    assert _argvs(sim="none", hardware="my_driver/MyArmSystem")[:10] == [
+        [
+            "robot_state_publisher/robot_state_publisher",
+            "--ros-args",
+            "--ros-args",
+            "-r",
+            "__node:=robot_state_publisher",
+            "--params-file",
+            "<params>",
+        ],
+        [
+            "controller_manager/ros2_control_node",
+            "--ros-args",
+            "--params-file",
+            CONTROLLERS,
+            "-r",
+            "~/robot_description:=/robot_description",
+            "--ros-args",
+            "-r",
+            "__node:=controller_manager",
+        ],
+        _spawner("joint_state_broadcaster"),
+        *(_spawner(f"{agent}_position_controller") for agent in AGENTS),
+    ]
+    assert "llm_mas_ros/llm_mas_sim" not in [a[0] for a in _argvs(sim="none")]
+
+
+def test_gazebo_bringup_spawns_bridges_the_clock_and_puts_every_node_on_sim_time():
+    specs = launch_nodes(sim="gazebo")
+    assert specs[0].xacro_parameters() == {
+        "robot_description": Xacro(XACRO, (("hardware", "gazebo"), ("controllers", CONTROLLERS)))
+    }
+    argvs = _argvs(sim="gazebo")
+    assert argvs[:4] == [
+        [
+            "robot_state_publisher/robot_state_publisher",
+            "--ros-args",
+            "-p",
+            "robot_state_publisher:use_sim_time:=true",
+            "--ros-args",
+            "-r",
+            "__node:=robot_state_publisher",
+            "--params-file",
+            "<params>",
+        ],
+        [
+            "ros_gz_sim/create",
+            "-topic",
+            "robot_description",
+            "-name",
+            "llm_arm",
+            "--ros-args",
+            "--ros-args",
+        ],
+        [
+            "ros_gz_bridge/parameter_bridge",
+            "/clock@rosgraph_msgs/msg/Clock[gz.msgs.Clock",
+            "--ros-args",
+            "--ros-args",
+            "-r",
+            "__node:=clock_bridge",
+        ],
+        _spawner("joint_state_broadcaster", "-p", "use_sim_time:=true"),
+    ]
+    assert argvs[-2:] == [
+        [
+            "llm_mas_ros/llm_mas_agents",
+            "--ros-args",
+            "--params-file",
+            ROBOT,
+            "-p",
+            "use_sim_time:=true",
+            "--ros-args",
+        ],
+        _planner("-p", "planner:use_sim_time:=true"),
+    ]
+    # The clock bridge and `create` need no clock; everything else follows /clock.
+    on_wall_clock = [a[0] for a in argvs if not any("use_sim_time:=true" in x for x in a)]
+    assert on_wall_clock == ["ros_gz_sim/create", "ros_gz_bridge/parameter_bridge"]
+
+
+@pytest.mark.parametrize(
+    "part, executable", [("agents", "llm_mas_agents"), ("planner", "llm_mas_planner")]
+)
+def test_one_part_per_machine(part, executable):
+    assert [a[0] for a in _argvs(sim="gazebo", part=part)] == [f"llm_mas_ros/{executable}"]
+    assert not any("use_sim_time" in x for a in _argvs(part=part) for x in a)
+    assert all("use_sim_time:=true" in " ".join(a) for a in _argvs(part=part, use_sim_time=True))
+
+
+def test_the_robot_part_is_what_drives_the_joints():
+    assert [a[0] for a in _argvs(part="robot")] == ["llm_mas_ros/llm_mas_sim"]
+    robot = _argvs(sim="none", part="robot")
+    assert robot == _argvs(sim="none")[: len(robot)] and len(robot) == 2 + 1 + len(AGENTS)
+
+
+def test_xacro_parameters_are_refused_by_the_pip_launcher():
+    with pytest.raises(ConfigError, match="needs xacro at launch"):
+        launch_nodes(sim="none")[0].ros_arguments()
+
+
+def test_launch_files_describe_every_argument():
+    import ast
+
+    for file, arguments in {
+        "bringup.launch.py": {
+            "sim",
+            "hardware",
+            "config",
+            "agents",
+            "planner",
+            "part",
+            "use_sim_time",
+            "gz_args",
+        },
+        "agents.launch.py": {"agents"},  # + bringup's PART_ARGUMENTS: config, use_sim_time
+        "planner.launch.py": {"planner"},
+    }.items():
+        tree = ast.parse(share_path("launch", file).read_text())
+        declared = next(
+            node.value
+            for node in tree.body
+            if isinstance(node, ast.Assign) and node.targets[0].id == "ARGUMENTS"
+        )
+        parts = next(
+            (
+                node.value.elts
+                for node in tree.body
+                if isinstance(node, ast.Assign) and node.targets[0].id == "PART_ARGUMENTS"
+            ),
+            [],
+        )
+        texts = {
+            ast.literal_eval(item)[0]: ast.literal_eval(item)[2]
+            for item in [*declared.elts, *parts]
+        }
+        assert set(texts) >= arguments, file
+        assert all(len(text) > 20 for text in texts.values()), file
+
+
 @pytest.mark.skipif(
     importlib.util.find_spec("launch_ros") is None,
     reason="launch/launch_ros have no PyPI wheels; this runs on a ROS 2 install",
 )
-def test_launch_file_builds_the_same_node_list():  # pragma: no cover - needs a ROS install
-    from launch.actions import OpaqueFunction
-
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {},
+        {"planner": "rules", "agents": "separate"},
+        {"sim": "none", "hardware": "mock"},
+        {"sim": "gazebo", "planner": "rules"},
+        {"part": "agents", "use_sim_time": "true"},
+    ],
+)
+def test_real_launch_api_builds_the_expected_command_lines(arguments):  # pragma: no cover
+    """Each launch_ros Node's command, expanded by launch itself, is launch_argv() of its spec
+    (the generated parameter file's temporary name aside), for the launch file's own call."""
     from launch import LaunchContext
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+    from launch.utilities import perform_substitutions
+    from launch_ros.actions import Node
 
-    spec = importlib.util.spec_from_file_location(
-        "bringup", share_path("launch", "bringup.launch.py")
+    source = importlib.util.spec_from_file_location(
+        "bringup_launch", share_path("launch", "bringup.launch.py")
     )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    description = module.generate_launch_description()
+    module = importlib.util.module_from_spec(source)
+    source.loader.exec_module(module)
     context = LaunchContext()
+    context.launch_configurations.update(arguments)
+    description = module.generate_launch_description()
     for entity in description.entities:
-        entity.visit(context)
+        if isinstance(entity, DeclareLaunchArgument):
+            entity.execute(context)  # sets the default of an argument not given
     opaque = next(e for e in description.entities if isinstance(e, OpaqueFunction))
-    nodes = opaque.execute(context)
-    assert [n.node_executable for n in nodes] == [s.executable for s in node_list()]
-
-
-def test_launch_file_is_thin_over_node_list():
-    import ast
-
-    source = share_path("launch", "bringup.launch.py").read_text()
-    tree = ast.parse(source)
-    assert "node_list(" in source and "generate_launch_description" in source
-    arguments = next(
-        node.value
-        for node in tree.body
-        if isinstance(node, ast.Assign) and node.targets[0].id == "ARGUMENTS"
-    )
-    declared = {ast.literal_eval(item)[0]: ast.literal_eval(item)[2] for item in arguments.elts}
-    assert set(declared) == {"sim", "config", "agents", "planner"}
-    assert all(len(text) > 20 for text in declared.values())  # every argument is described
+    nodes = [action for action in opaque.execute(context) if isinstance(action, Node)]
+    value = {name: context.launch_configurations[name] for name, _, _ in module.ARGUMENTS}
+    specs = module.specs_for(value)
+    assert len(nodes) == len(specs)
+    for node, spec in zip(nodes, specs, strict=True):
+        node._perform_substitutions(context)  # what Node.execute() does before it starts
+        names = {"name": f"__node:={spec.name}"} if spec.name else {}
+        context.extend_locals({"ros_specific_arguments": names})
+        argv = [perform_substitutions(context, part) for part in node.cmd]
+        assert argv == launch_argv(spec, argv[0], generated_file=argv[-1])
+        assert argv[0].endswith(f"/{spec.executable}")
