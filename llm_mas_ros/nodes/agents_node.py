@@ -13,59 +13,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from functools import partial
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
-from std_msgs.msg import Bool, Float64MultiArray, String
+from std_msgs.msg import Bool
 
 from ..core.control.agent import AgentGroup
-from ..core.control.latched import GoalInbox, latched_stop_applies
+from ..core.control.joint_states import JointStateReader
+from ..core.control.latched import latched_stop_applies
 from ..core.errors import ConfigError
-from ..core.robot.model import Agent, joint_order
 from ..launcher.bringup import HOST_NODE
 from ..ros import qos, topics
+from ..ros.agent_endpoint import AgentNode
 from ..ros.messages import agent_diagnostic, diagnostic_array
-from ..ros.params import declare, declare_robot
-from ..ros.runtime import monotonic, run_nodes
+from ..ros.params import declare_hosted_agents, declare_robot
+from ..ros.runtime import control_clock, run_nodes
 
 STATUS_PERIOD_S = 0.2  # periodic /diagnostics, on top of one per state change
 WATCHDOG_PERIOD_S = 0.1  # how often a missing /joint_states is noticed
-
-
-class AgentNode(Node):
-    """One agent's own node: its goal topic, its command topic, its identity parameters."""
-
-    def __init__(self, agent: Agent, on_goal) -> None:
-        super().__init__(agent.name)
-        declare(self, "joint", "joint this agent drives", agent.joint.name)
-        declare(self, "controller", "forward command controller it commands", agent.controller)
-        self.agent = agent
-        self.command = Float64MultiArray(data=[0.0])
-        self.commands = self.create_publisher(
-            Float64MultiArray,
-            agent.command_topic,
-            qos.COMMANDS,
-            qos_overriding_options=qos.overridable(),
-        )
-        self.inbox = GoalInbox()
-        self.on_goal = partial(on_goal, agent.name)
-        self.goals = qos.subscribe_latched(
-            self, String, "~/goal", qos.GOALS, self._on_live_goal, self._on_latched_goal
-        )
-
-    def _on_live_goal(self, message: String) -> None:
-        if self.inbox.live(message.data, monotonic()):
-            self.on_goal(message)
-
-    def _on_latched_goal(self, message: String) -> None:
-        if self.inbox.latched(message.data, monotonic()):
-            self.on_goal(message)
-
-    def send(self, position: float) -> None:
-        self.command.data[0] = position
-        self.commands.publish(self.command)
 
 
 class AgentHost(Node):
@@ -74,16 +40,17 @@ class AgentHost(Node):
     def __init__(self) -> None:
         super().__init__(HOST_NODE)
         robot = declare_robot(self)
-        hosted = declare(self, "agents", "agents hosted by this process (unset: all)")
+        self.now = control_clock(self)
+        hosted = declare_hosted_agents(self)
         names = list(hosted or robot.agent_names)
         unknown = [name for name in names if not robot.has_agent(name)]
         if unknown:
             raise ConfigError(f"unknown agents {unknown} (known: {', '.join(robot.agent_names)})")
         agents = [robot.agent(name) for name in names]
         self.group = AgentGroup(agents, robot)
-        self.agent_nodes = [AgentNode(agent, self._on_goal) for agent in agents]
+        self.agent_nodes = [AgentNode(agent, self._on_goal, self.now) for agent in agents]
         self.joints = [agent.joint.name for agent in agents]
-        self._order_cache: tuple[tuple[str, ...], list[int]] = ((), [])
+        self.reader = JointStateReader(self.joints)
         self.diagnostics = self.create_publisher(
             DiagnosticArray, topics.DIAGNOSTICS, qos.DIAGNOSTICS
         )
@@ -109,26 +76,23 @@ class AgentHost(Node):
 
     # -- callbacks: store, then let the core act ---------------------------------------------
     def _on_joint_state(self, message: JointState) -> None:
-        now = monotonic()
-        order = self._order(tuple(message.name))
-        positions, velocities = message.position, message.velocity
-        for core, index in zip(self.group.cores, order, strict=True):
-            if 0 <= index < len(positions) and math.isfinite(positions[index]):
-                velocity = velocities[index] if index < len(velocities) else 0.0
-                core.observe(positions[index], velocity, now)
+        now = self.now()
+        cores = self.group.cores
+        for row, position, velocity in self.reader.read(
+            message.name, message.position, message.velocity
+        ):
+            cores[row].observe(position, velocity, now)
         if self.group.due(now):
             self._control(now)
 
-    def _on_goal(self, agent: str, message: String) -> None:
-        now = monotonic()
+    def _on_goal(self, agent: str, text: str) -> str:
         core = self.group.core(agent)
-        core.receive_goal(message.data, now)
-        if core.error:
-            self.get_logger().warning(f"{agent}: {core.error}")
+        core.receive_goal(text, self.now())
         self._publish_statuses()
+        return core.error
 
     def _on_estop(self, message: Bool) -> None:
-        now = monotonic()
+        now = self.now()
         if all(core.estop == message.data for core in self.group.cores):
             return  # heard on both paths, or repeated: nothing changes
         for core in self.group.cores:
@@ -143,7 +107,7 @@ class AgentHost(Node):
 
     def _watchdog(self) -> None:
         """No /joint_states for state_timeout_s: step anyway, so agents hold and say why."""
-        now = monotonic()
+        now = self.now()
         if any(core.is_stale(now) for core in self.group.cores) and self.group.due(now):
             self._control(now)
 
@@ -160,18 +124,9 @@ class AgentHost(Node):
             self._publish_statuses()
 
     def _publish_statuses(self) -> None:
-        now = monotonic()
-        statuses = [
-            agent_diagnostic(status, joint)
-            for status, joint in zip(self.group.statuses(now), self.joints, strict=True)
-        ]
-        self.diagnostics.publish(diagnostic_array(self.get_clock().now(), statuses))
-
-    def _order(self, names: tuple[str, ...]) -> list[int]:
-        """Index of each hosted joint in the message (cached: the names rarely change)."""
-        if names != self._order_cache[0]:
-            self._order_cache = (names, joint_order(names, self.joints))
-        return self._order_cache[1]
+        statuses = zip(self.group.statuses(self.now()), self.joints, strict=True)
+        array = [agent_diagnostic(status, joint) for status, joint in statuses]
+        self.diagnostics.publish(diagnostic_array(self.get_clock().now(), array))
 
 
 def build_nodes() -> Sequence[Node]:

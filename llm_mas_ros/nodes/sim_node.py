@@ -15,11 +15,12 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
+from ..core.control.agent import Level
+from ..core.planning.status import SimStatus
 from ..core.sim.arm import ArmSimulation
-from ..core.sim.settings import SimSettings, sim_settings_from_params
 from ..ros import qos, topics
-from ..ros.messages import diagnostic_array, diagnostic_status
-from ..ros.params import declare_all, declare_robot
+from ..ros.messages import sim_diagnostic
+from ..ros.params import declare_robot, declare_sim
 from ..ros.runtime import monotonic, run_nodes
 
 MAX_LAG_S = 0.1  # behind real time by more than this: skip ahead instead of racing to catch up
@@ -30,20 +31,7 @@ class MujocoSimNode(Node):
     def __init__(self) -> None:
         super().__init__("mujoco_sim")
         robot = declare_robot(self)
-        defaults = SimSettings()
-        settings = sim_settings_from_params(
-            declare_all(
-                self,
-                [
-                    (
-                        name,
-                        f"simulator setting {name} (see config/sim.yaml)",
-                        getattr(defaults, name),
-                    )
-                    for name in SimSettings.__dataclass_fields__
-                ],
-            )
-        )
+        settings = declare_sim(self)
         self.sim = ArmSimulation(robot, settings)
         self.state = JointState(name=list(self.sim.joint_names))
         self.joint_states = self.create_publisher(
@@ -98,18 +86,14 @@ class MujocoSimNode(Node):
         self.joint_states.publish(self.state)
 
     def _report(self) -> None:
-        level = 0 if self.skipped_s == 0 else 1
-        message = "running" if level == 0 else f"behind real time: skipped {self.skipped_s:.2f} s"
-        status = diagnostic_status(
-            self.get_name(),
-            level,
-            message,
-            [
-                ("sim_time_s", f"{self.sim.time:.3f}"),
-                ("rejected_commands", str(self.rejected_commands)),
-            ],
+        behind = self.skipped_s > 0
+        status = SimStatus(
+            Level.WARN if behind else Level.OK,
+            f"behind real time: skipped {self.skipped_s:.2f} s" if behind else "running",
+            self.sim.time,
+            self.rejected_commands,
         )
-        self.diagnostics.publish(diagnostic_array(self.get_clock().now(), [status]))
+        self.diagnostics.publish(sim_diagnostic(self.get_name(), self.get_clock().now(), status))
 
 
 def main(args: list[str] | None = None) -> int:

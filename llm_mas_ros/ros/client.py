@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -18,16 +18,15 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 
 from ..core.errors import LlmMasError
-from ..core.planning.status import first_command_at, plan_json
+from ..core.planning.plan import Plan
+from ..core.planning.status import PlannerStatus
 from ..core.robot.model import RobotModel
 from . import qos, topics
 from .graph import spin_until
-from .messages import values_of
+from .messages import agent_statuses, planner_status
 from .runtime import make_executor, monotonic
 
-FINISHED = ("done", "failed", "stopped")
 STOP_INSTRUCTION = "stop"  # the planner's stop fast path
-PLANNER_NODE = "planner"
 
 
 class GraphError(LlmMasError):
@@ -39,19 +38,25 @@ class Outcome:
     """What happened to one instruction. Times are ms after it was sent."""
 
     instruction: str
-    state: str
-    reason: str
-    planner_values: dict[str, str]
+    planner: PlannerStatus
     final_positions: dict[str, float]
     timings_ms: dict[str, float | None]
 
     @property
     def ok(self) -> bool:
-        rejected = any(key.startswith("rejected.") for key in self.planner_values)
-        return self.state == "done" and not rejected
+        return self.planner.ok
+
+    @property
+    def state(self) -> str:
+        return self.planner.state.value if self.planner.state else ""
+
+    @property
+    def reason(self) -> str:
+        return self.planner.reason
 
     def to_json(self) -> dict[str, Any]:
-        result = plan_json(self.instruction, self.planner_values)
+        plan = self.planner.plan or Plan(self.instruction, "")
+        result = replace(plan, instruction=self.instruction).to_json()
         result.update(
             ok=self.ok,
             state=self.state,
@@ -68,8 +73,7 @@ class Outcome:
 
 @dataclass
 class _Seen:
-    planner: dict[str, str] = field(default_factory=dict)
-    planner_message: str = ""
+    planner: PlannerStatus | None = None
     positions: dict[str, float] = field(default_factory=dict)
     command_stamps: set[float] = field(default_factory=set)  # agents' first_command_at values
 
@@ -98,14 +102,19 @@ class GraphClient:
         self.node.destroy_node()
 
     def _on_diagnostics(self, message: DiagnosticArray) -> None:
-        for status in message.status:
-            if status.name == PLANNER_NODE:
-                self.seen.planner = values_of(status)
-                self.seen.planner_message = status.message
-            elif self.robot.has_agent(status.name):
-                stamp = first_command_at(values_of(status))
-                if stamp is not None:
-                    self.seen.command_stamps.add(stamp)
+        self.seen.planner = planner_status(message) or self.seen.planner
+        for status in agent_statuses(message):
+            if self.robot.has_agent(status.name) and status.first_command_at is not None:
+                self.seen.command_stamps.add(status.first_command_at)
+
+    @property
+    def _planner_message(self) -> str:
+        return self.seen.planner.message if self.seen.planner else ""
+
+    def _finished(self, baseline: int) -> bool:
+        """The planner has received an instruction after `baseline`, and the last has ended."""
+        planner = self.seen.planner
+        return self._instruction_count() > baseline and planner is not None and planner.finished
 
     def _on_joint_state(self, message: JointState) -> None:
         self.seen.positions.update(zip(message.name, message.position, strict=False))
@@ -121,13 +130,14 @@ class GraphClient:
                 death.append(reason)
                 return True
             return (
-                self.seen.planner.get("ready") == "true"
+                self.seen.planner is not None
+                and self.seen.planner.ready
                 and self.instructions.get_subscription_count() > 0
                 and self._heard_every_joint()  # or final positions could be unknown
             )
 
         if not spin_until(self.executor, ready, timeout_s):
-            detail = self.seen.planner_message or "no planner status on /diagnostics"
+            detail = self._planner_message or "no planner status on /diagnostics"
             if not self._heard_every_joint():
                 detail += f"; no complete {topics.JOINT_STATES} heard"
             raise GraphError(f"the system did not become ready within {timeout_s:g} s ({detail})")
@@ -155,10 +165,10 @@ class GraphClient:
                 death.append(reason)
                 return True
             mine = self._instruction_count() > baseline
-            if mine and on_progress and self.seen.planner_message != last_message[0]:
-                last_message[0] = self.seen.planner_message
-                on_progress(self.seen.planner_message)
-            return mine and self.seen.planner.get("state") in FINISHED
+            if mine and on_progress and self._planner_message != last_message[0]:
+                last_message[0] = self._planner_message
+                on_progress(self._planner_message)
+            return self._finished(baseline)
 
         try:
             completed = spin_until(self.executor, finished, timeout_s)
@@ -167,41 +177,26 @@ class GraphClient:
             raise
         if not completed:
             raise GraphError(
-                f"no result within {timeout_s:g} s "
-                f"(planner: {self.seen.planner_message or 'silent'})"
+                f"no result within {timeout_s:g} s (planner: {self._planner_message or 'silent'})"
             )
         if death:
             raise GraphError(death[0])
-        values = dict(self.seen.planner)
-        return Outcome(
-            text,
-            values.get("state", ""),
-            values.get("reason", ""),
-            values,
-            self.fresh_positions(),
-            self._timings(values, sent_at),
-        )
+        planner = self.seen.planner
+        assert planner is not None  # finished() saw it
+        return Outcome(text, planner, self.fresh_positions(), self._timings(planner, sent_at))
 
     def _stop_unfinished(self, baseline: int, timeout_s: float = 2.0) -> None:
         """Ctrl-C while the instruction sent after `baseline` runs (or waits to be planned)
         stops it, as Ctrl-C of `ros2 action send_goal` cancels its goal: the stop fast path
         holds every agent. Waits up to `timeout_s` for the planner to confirm."""
-        finished = self.seen.planner.get("state") in FINISHED
-        if self._instruction_count() > baseline and finished:
+        if self._finished(baseline):
             return
         self.instructions.publish(String(data=STOP_INSTRUCTION))
-        spin_until(
-            self.executor,
-            lambda: (
-                self._instruction_count() > baseline + 1
-                and self.seen.planner.get("state") in FINISHED
-            ),
-            timeout_s,
-        )
+        spin_until(self.executor, lambda: self._finished(baseline + 1), timeout_s)
 
     def _instruction_count(self) -> int:
         """Instructions the planner has received (it numbers them from 1)."""
-        return int(self.seen.planner.get("instruction_count", "0") or 0)
+        return self.seen.planner.instruction_count if self.seen.planner else 0
 
     def _heard_every_joint(self) -> bool:
         return all(joint in self.seen.positions for joint in self.robot.joint_names)
@@ -217,20 +212,13 @@ class GraphClient:
         seen = self.seen.positions
         return {joint: seen.get(joint, math.nan) for joint in self.robot.joint_names}
 
-    def _timings(self, values: dict[str, str], sent_at: float) -> dict[str, float | None]:
+    def _timings(self, planner: PlannerStatus, sent_at: float) -> dict[str, float | None]:
         def after(stamp: float | None) -> float | None:
             return None if stamp is None else round((stamp - sent_at) * 1000.0, 3)
 
         commands = [stamp for stamp in self.seen.command_stamps if stamp >= sent_at]
         return {
-            "first_step": after(_stamp(values.get("first_step_at"))),
+            "first_step": after(planner.first_step_at),
             "first_command": after(min(commands) if commands else None),
-            "done": after(_stamp(values.get("finished_at"))),
+            "done": after(planner.finished_at),
         }
-
-
-def _stamp(text: str | None) -> float | None:
-    try:
-        return float(text) if text else None
-    except ValueError:
-        return None

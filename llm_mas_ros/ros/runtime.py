@@ -126,5 +126,17 @@ def forward_python_logging(node: Node, name: str = "llm_mas_ros") -> None:
 
 
 def monotonic() -> float:
-    """Seconds on CLOCK_MONOTONIC: the clock of every control and status time in the package."""
+    """Seconds on CLOCK_MONOTONIC: the clock of every control and status time in the package,
+    unless a node runs on simulated time (see `control_clock`)."""
     return time.monotonic()
+
+
+def control_clock(node: Node) -> Callable[[], float]:
+    """The clock (s) `node` controls and times out by: CLOCK_MONOTONIC (host-wide, so stamps
+    of several processes compare), or the ROS clock under `use_sim_time:=true` (Gazebo's
+    /clock: a simulation that runs slower than real time, or is paused, times out at its own
+    pace, not the wall's)."""
+    if not node.get_parameter("use_sim_time").value:
+        return monotonic
+    clock = node.get_clock()
+    return lambda: clock.now().nanoseconds * 1e-9

@@ -9,11 +9,12 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool, Float64MultiArray, String
 
+from llm_mas_ros.core.control.agent import Level
 from llm_mas_ros.core.planning.status import clip_text
 from llm_mas_ros.core.robot.model import load_robot
 from llm_mas_ros.nodes.agents_node import AgentHost
 from llm_mas_ros.ros import qos
-from llm_mas_ros.ros.messages import values_of
+from llm_mas_ros.ros.messages import agent_statuses
 
 ROBOT = load_robot()
 
@@ -54,11 +55,8 @@ class FakeArm:
             self.positions[agent.joint.name] = message.data[0]
 
     def _on_status(self, message):
-        for status in message.status:
-            if status.name in self.statuses:
-                self.statuses[status.name].append(
-                    {**values_of(status), "_msg": status.message, "_level": status.level[0]}
-                )
+        for status in agent_statuses(message):
+            self.statuses[status.name].append(status)
 
     def publish_state(self):
         self.states.publish(
@@ -66,7 +64,13 @@ class FakeArm:
         )
 
     def last(self, agent):
-        return self.statuses[agent][-1] if self.statuses[agent] else {}
+        return self.statuses[agent][-1] if self.statuses[agent] else None
+
+    def state(self, agent):
+        return self.last(agent).state if self.last(agent) else None
+
+    def error(self, agent):
+        return self.last(agent).error if self.last(agent) else ""
 
 
 @pytest.fixture()
@@ -81,7 +85,7 @@ def arm(harness):
             and all(p.get_subscription_count() > 0 for p in fake.goals.values())
         )
     )
-    assert harness.until(lambda: fake.last("elbow").get("state") == "idle")
+    assert harness.until(lambda: fake.state("elbow") == "idle")
     return fake
 
 
@@ -96,11 +100,11 @@ def test_each_agent_is_its_own_node_with_its_own_topics(harness, arm):
 
 def test_a_goal_drives_the_joint_and_ends_done(harness, arm):
     arm.goals["elbow"].publish(String(data="move to 45 degrees quickly"))
-    assert harness.until(lambda: arm.last("elbow").get("state") == "done")
+    assert harness.until(lambda: arm.state("elbow") == "done")
     assert arm.positions["elbow_joint"] == pytest.approx(math.pi / 4, abs=1e-3)
     commands = arm.commands["elbow"]
     assert len(commands) > 20 and all(b >= a - 1e-12 for a, b in itertools.pairwise(commands))
-    assert arm.last("elbow")["goal_count"] == "1" and arm.last("elbow")["_level"] == 0
+    assert arm.last("elbow").goal_count == 1 and arm.last("elbow").level == Level.OK
     assert all(p == 0.0 for j, p in arm.positions.items() if j != "elbow_joint")
 
 
@@ -118,27 +122,25 @@ def test_garbage_goals_give_an_error_status_and_the_node_keeps_working(
     harness, arm, garbage, reason
 ):
     arm.goals["elbow"].publish(String(data=garbage))
-    assert harness.until(lambda: arm.last("elbow").get("state") == "error")
+    assert harness.until(lambda: arm.state("elbow") == "error")
     status = arm.last("elbow")
-    assert status["_level"] == 2 and reason in status["error"] and reason in status["_msg"]
-    assert status["goal"] == clip_text(garbage) and len(status["goal"]) < 250  # not 1 MB, 5 Hz
+    assert status.level == Level.ERROR and reason in status.error and reason in status.message
+    assert status.goal == clip_text(garbage) and len(status.goal) < 250  # not 1 MB, 5 Hz
     arm.goals["elbow"].publish(String(data="move to 5 deg"))
-    assert harness.until(lambda: arm.last("elbow").get("state") == "done")
+    assert harness.until(lambda: arm.state("elbow") == "done")
 
 
 def test_estop_freezes_every_agent_and_is_seen_by_late_joiners(harness, arm):
     arm.goals["shoulder_pan"].publish(String(data="move to 90 degrees slowly"))
     assert harness.until(lambda: arm.positions["shoulder_pan_joint"] > 0.05)
     arm.estop.publish(Bool(data=True))
-    assert harness.until(
-        lambda: all(arm.last(a).get("state") == "estop" for a in ROBOT.agent_names)
-    )
+    assert harness.until(lambda: all(arm.state(a) == "estop" for a in ROBOT.agent_names))
     frozen = arm.positions["shoulder_pan_joint"]
     count = len(arm.commands["shoulder_pan"])
     assert harness.until(lambda: len(arm.commands["shoulder_pan"]) > count + 3)
     assert arm.positions["shoulder_pan_joint"] == pytest.approx(frozen, abs=1e-9)
     arm.goals["elbow"].publish(String(data="move to 10 deg"))
-    assert harness.until(lambda: "emergency stop" in arm.last("elbow").get("error", ""))
+    assert harness.until(lambda: "emergency stop" in arm.error("elbow"))
     # Agents started after the stop still see it standing (transient local).
     late = AgentHost()
     for node in late.nodes:
@@ -149,15 +151,13 @@ def test_estop_freezes_every_agent_and_is_seen_by_late_joiners(harness, arm):
 def test_losing_joint_states_holds_and_reports(harness, arm):
     arm.follow = False
     arm.goals["elbow"].publish(String(data="move to 30 degrees slowly"))
-    assert harness.until(
-        lambda: "no joint state" in arm.last("elbow").get("error", ""), timeout_s=5.0
-    )
-    assert arm.last("elbow")["state"] == "error"
+    assert harness.until(lambda: "no joint state" in arm.error("elbow"), timeout_s=5.0)
+    assert arm.state("elbow") == "error"
 
 
 def test_a_restarted_agent_gets_its_current_goal(harness, arm):
     arm.goals["wrist_2"].publish(String(data="move to 20 degrees"))
-    assert harness.until(lambda: arm.last("wrist_2").get("state") == "done")
+    assert harness.until(lambda: arm.state("wrist_2") == "done")
     restarted = AgentHost()
     for node in restarted.nodes:
         harness.add(node)
@@ -178,26 +178,22 @@ def test_stock_tools_can_stop_release_and_command_the_agents(harness, arm):
         lambda: estop.get_subscription_count() > 0 and goal.get_subscription_count() > 0
     )
     goal.publish(String(data="bend to 20 degrees quickly"))
-    assert harness.until(lambda: arm.last("elbow").get("state") == "done")
+    assert harness.until(lambda: arm.state("elbow") == "done")
     assert arm.positions["elbow_joint"] == pytest.approx(math.radians(20), abs=1e-3)
-    assert arm.last("elbow")["goal_count"] == "1"
+    assert arm.last("elbow").goal_count == 1
     estop.publish(Bool(data=True))
-    assert harness.until(
-        lambda: all(arm.last(a).get("state") == "estop" for a in ROBOT.agent_names)
-    )
+    assert harness.until(lambda: all(arm.state(a) == "estop" for a in ROBOT.agent_names))
     estop.publish(Bool(data=False))
-    assert harness.until(
-        lambda: all(arm.last(a).get("state") == "holding" for a in ROBOT.agent_names)
-    )
+    assert harness.until(lambda: all(arm.state(a) == "holding" for a in ROBOT.agent_names))
 
 
 def test_a_latched_release_does_not_undo_a_live_stop_twice_heard(harness, arm):
     """A latched publisher's messages arrive on both paths; each counts once, and a stop stays
     until a release arrives on the live path."""
     arm.estop.publish(Bool(data=True))
-    assert harness.until(lambda: arm.last("elbow").get("state") == "estop")
+    assert harness.until(lambda: arm.state("elbow") == "estop")
     arm.estop.publish(Bool(data=False))
-    assert harness.until(lambda: arm.last("elbow").get("state") == "holding")
+    assert harness.until(lambda: arm.state("elbow") == "holding")
     arm.goals["elbow"].publish(String(data="move to 5 deg"))
-    assert harness.until(lambda: arm.last("elbow").get("state") == "done")
-    assert arm.last("elbow")["goal_count"] == "1"
+    assert harness.until(lambda: arm.state("elbow") == "done")
+    assert arm.last("elbow").goal_count == 1

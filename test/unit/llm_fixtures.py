@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import random
 from collections.abc import Sequence
-from types import ModuleType
 
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -16,7 +15,6 @@ from llm_mas_ros.core.planning.llm.examples import Example
 from llm_mas_ros.core.planning.llm.grammar import PLAN_UNITS
 from llm_mas_ros.core.planning.llm.models import LoadedModel, prepare
 from llm_mas_ros.core.robot.model import RobotModel, load_robot
-from llm_mas_ros.eval import bench_cli
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 CHATML = (
@@ -152,9 +150,3 @@ EXAMPLES = FixedRetriever(
         Example("sing a song", "none"),
     ]
 )
-
-
-def load_planner_bench() -> ModuleType:
-    """The planner benchmark's command line (what benchmarks/planner_bench.py runs), for tests
-    that call its `main(argv)`; new tests import llm_mas_ros.eval.bench_cli directly."""
-    return bench_cli

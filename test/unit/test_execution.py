@@ -1,16 +1,37 @@
 """Plan execution from agent reports: done only for *our* goal, failures, timeouts, holds."""
 
-from llm_mas_ros.core.control.agent import AgentState
-from llm_mas_ros.core.planning.execution import HOLD_GOAL, ExecutionState, PlanExecution
+from llm_mas_ros.core.control.agent import AgentState, AgentStatus, Level, goal_digest
+from llm_mas_ros.core.planning.execution import (
+    HOLD_GOAL,
+    AgentReport,
+    ExecutionState,
+    PlanExecution,
+)
 from llm_mas_ros.core.planning.plan import Goal
-from llm_mas_ros.core.planning.status import AgentReport, clip_text
+from llm_mas_ros.core.planning.status import clip_text
 
 STEP_1 = (Goal("elbow", "move to 10 deg", 0.17, 1.0), Goal("gripper", "open", 0.04, 2.0))
 STEP_2 = (Goal("elbow", "move to 20 deg", 0.35, 1.0),)
 
 
 def report(name, state, goal="", count=0, at=0.0, error=""):
-    return AgentReport(name, AgentState(state), goal, count, error, at)
+    """What the planner hears from an agent that received `count` goals, the last `goal`."""
+    status = AgentStatus(
+        name=name,
+        state=AgentState(state),
+        level=Level.OK,
+        message=state,
+        goal=clip_text(goal),
+        goal_count=count,
+        goal_digest=goal_digest(goal) if count else "",
+        target=None,
+        position=0.0,
+        progress=0.0,
+        error=error,
+        goal_received_at=None,
+        first_command_at=None,
+    )
+    return AgentReport(status, at)
 
 
 def idle(at=0.0):
@@ -188,14 +209,21 @@ def test_a_plan_cut_at_a_rejected_goal_fails_after_the_steps_before_it():
     assert execution.reason == "rejected: elbow: outside the limits" and execution.hold == ()
 
 
-def test_a_long_goal_matches_its_clipped_status():
+def test_a_long_goal_is_told_by_its_id_not_its_clipped_text():
     long_goal = "move to 10 deg" + " " * 250
     step = (Goal("elbow", long_goal, 0.17, 1.0),)
     reports = idle()
     execution = start([step], reports)
-    reports["elbow"] = report("elbow", "done", clip_text(long_goal), 1, 1.0)
+    reports["elbow"] = report("elbow", "done", long_goal, 1, 1.0)
     execution.update(reports, 1.0)
     assert execution.state is ExecutionState.DONE
+    # Someone else's goal that a status shows with the same clipped text is not ours.
+    other = long_goal + " slowly"
+    assert clip_text(other)[:200] == clip_text(long_goal)[:200]
+    execution = start([step], idle())
+    reports["elbow"] = report("elbow", "moving", other, 1, 1.0)
+    execution.update(reports, 1.0)
+    assert execution.state is ExecutionState.FAILED and "another goal" in execution.reason
 
 
 def test_streaming_steps_wait_for_planning_to_end():

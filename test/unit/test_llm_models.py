@@ -12,13 +12,14 @@ import re
 import pytest
 import torch
 import transformers
-from llm_fixtures import EXAMPLES, load_planner_bench, robot, tiny_model
+from llm_fixtures import EXAMPLES, robot, tiny_model
 
 from llm_mas_ros.core.errors import ConfigError, ModelError
 from llm_mas_ros.core.planning.llm import models
 from llm_mas_ros.core.planning.llm.backend import LlmPlanner, load_backend
 from llm_mas_ros.core.planning.llm.grammar import AllowedNumbers
 from llm_mas_ros.core.planning.shield import SafetyShield
+from llm_mas_ros.eval import bench_cli
 
 
 def test_auto_device_is_cpu_without_a_gpu_and_bad_devices_are_model_errors():
@@ -58,7 +59,7 @@ def test_the_planner_benchmark_runs_a_local_model_directory_named_after_it(tmp_p
     folder = tmp_path / "my-planner"
     tiny.model.save_pretrained(folder)
     tiny.tokenizer.save_pretrained(folder)
-    bench = load_planner_bench()
+    bench = bench_cli
     argv = ["--backends", "local,local-plain", "--model-path", str(folder), "--limit", "3"]
     out = tmp_path / "results"
     assert bench.main([*argv, "--out", str(out), "--quiet"]) == 0

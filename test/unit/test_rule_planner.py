@@ -3,7 +3,8 @@ import math
 import pytest
 
 from llm_mas_ros.core.errors import PlanError
-from llm_mas_ros.core.planning.pipeline import PlanningPipeline, is_stop, normalize_instruction
+from llm_mas_ros.core.language.agent_language import normalize
+from llm_mas_ros.core.planning.pipeline import PlanningPipeline, is_stop
 from llm_mas_ros.core.planning.plan import Proposal
 from llm_mas_ros.core.planning.rules import RulePlanner
 
@@ -241,11 +242,11 @@ def test_cache_is_bounded(arm):
 
 
 def test_normalisation_ignores_case_space_and_punctuation():
-    assert normalize_instruction("  Elbow, to 45.5 DEGREES!! ") == "elbow to 45.5 degrees"
+    assert normalize("  Elbow, to 45.5 DEGREES!! ") == "elbow to 45.5 degrees"
 
 
 def test_normalisation_keeps_decimal_points_and_drops_full_stops():
-    assert normalize_instruction("To .5, -.5, +0.50 and 5. Then 30 deg.") == (
+    assert normalize("To .5, -.5, +0.50 and 5. Then 30 deg.") == (
         "to .5 -.5 +0.50 and 5 then 30 deg"
     )
 

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from llm_mas_ros.core.control.motion import MIN_JERK_PEAK_RATIO, minimum_duration, plan_motion
 from llm_mas_ros.core.errors import SubgoalError
 from llm_mas_ros.core.language.agent_language import parse_subgoal
+from llm_mas_ros.core.planning import shield as shield_module
 from llm_mas_ros.core.planning.pipeline import PlanningPipeline
 from llm_mas_ros.core.planning.plan import Proposal
 from llm_mas_ros.core.planning.shield import SafetyShield
@@ -146,3 +147,16 @@ def test_plan_motion_refuses_unknown_start():
     goal = parse_subgoal("to 10 deg", ROBOT.agent("elbow"))
     with pytest.raises(SubgoalError, match="unknown"):
         plan_motion(goal, ROBOT.agent("elbow"), math.nan, ROBOT)
+
+
+def test_a_goal_the_rules_parsed_is_not_parsed_again(arm, monkeypatch):
+    """Parsed once on the planner side: the shield takes the rules' parse."""
+    calls = []
+    parse = shield_module.parse_subgoal
+    monkeypatch.setattr(
+        shield_module, "parse_subgoal", lambda *a, **k: calls.append(a) or parse(*a, **k)
+    )
+    plan = PlanningPipeline(arm).plan("elbow to 45 degrees and open the gripper", {})
+    assert [g.agent for g in plan.steps[0]] == ["elbow", "gripper"] and calls == []
+    SafetyShield(arm).check_step([Proposal("elbow", "to 10 deg")], {})
+    assert len(calls) == 1  # a model's text has no parse yet: the shield parses it

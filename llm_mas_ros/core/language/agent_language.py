@@ -16,16 +16,16 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
-from ..errors import SubgoalError
-from ..robot.model import Agent
+from ..errors import LlmMasError, SubgoalError
+from ..robot.model import Agent, AgentKind, Dimension, JointType
 from .quantities import UNITS, Quantity, drop_sentence_dots, find_quantities, format_number
 
 MAX_GOAL_CHARS = 300
 
 
-class Skill(str, Enum):
+class Skill(StrEnum):
     MOVE_TO = "move to"
     MOVE_BY = "move by"
     OPEN = "open"
@@ -147,25 +147,33 @@ class Subgoal:
 
 
 def normalize(text: str) -> str:
-    """Lower-case, '°' spelled out, punctuation and runs of spaces reduced to single spaces."""
+    """The one normal form of text (agent goals, instructions, cache keys): lower-case, '°'
+    spelled out, '_' a space, punctuation and runs of spaces reduced to single spaces. Letters
+    of any script are kept (an instruction in Chinese must not normalise to nothing); a dot
+    followed by a digit is a decimal point, any other dot ends a sentence and goes."""
     text = text.lower().replace("°", " deg ").replace("_", " ")
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,000 -> 1000
-    text = re.sub(r"[^a-z0-9.%+\-\s]", " ", text)
+    text = re.sub(r"[^\w.%+\-\s]", " ", text)
     return " ".join(drop_sentence_dots(text).split())
 
 
-def _check_text(text: object) -> str:
+def check_text(
+    text: object, what: str, max_chars: int, error: type[LlmMasError] = SubgoalError
+) -> str:
+    """Untrusted text (a goal, an instruction) as it is, or `error` saying what is wrong with
+    it: not text, empty, longer than `max_chars`, or holding control characters (tabs and
+    newlines are spaces)."""
     if not isinstance(text, str):
-        raise SubgoalError(f"a goal must be text, got {type(text).__name__}")
-    if not text.strip():
-        raise SubgoalError("empty goal")
-    if len(text) > MAX_GOAL_CHARS:
-        raise SubgoalError(
-            f"goal is {len(text)} characters long; at most {MAX_GOAL_CHARS} are accepted"
+        raise error(
+            f"{'an' if what[0] in 'aeiou' else 'a'} {what} must be text, got {type(text).__name__}"
         )
-    if any(not ch.isprintable() for ch in text):
-        raise SubgoalError("goal contains control characters")
-    return normalize(text)
+    if not text.strip():
+        raise error(f"empty {what}")
+    if len(text) > max_chars:
+        raise error(f"{what} is {len(text)} characters long; at most {max_chars} are accepted")
+    if any(not ch.isprintable() and ch not in "\n\t" for ch in text):
+        raise error(f"{what} contains control characters")
+    return text
 
 
 def _take_duration(text: str) -> tuple[float | None, str]:
@@ -202,8 +210,8 @@ def _take_style(words: list[str]) -> tuple[str | None, list[str]]:
 def _to_si(quantity: Quantity, agent: Agent, relative: bool) -> float:
     """The number in the joint's SI unit; a bare number is deg (revolute) or mm (prismatic)."""
     joint = agent.joint
-    wanted = "length" if joint.kind == "prismatic" else "angle"
-    unit = quantity.unit or ("mm" if wanted == "length" else "deg")
+    wanted = joint.dimension
+    unit = quantity.unit or ("mm" if wanted is Dimension.LENGTH else "deg")
     dimension, factor = UNITS[unit]
     if dimension == "fraction":
         if not (math.isfinite(joint.lower) and math.isfinite(joint.upper)):
@@ -227,7 +235,7 @@ def _single_quantity(text: str) -> Quantity | None:
 
 def parse_subgoal(text: object, agent: Agent, poses: Iterable[str] = ()) -> Subgoal:
     """Parse one agent's goal; SubgoalError says exactly what is not understood."""
-    clean = _check_text(text)
+    clean = normalize(check_text(text, "goal", MAX_GOAL_CHARS))
     duration, clean = _take_duration(clean)
     repetitions, clean = _take_repetitions(clean)
     quantity = _single_quantity(clean)
@@ -289,7 +297,7 @@ def _assemble(
         skill = Skill.MOVE_TO
     if skill in (Skill.HOLD, Skill.CLOSE, Skill.POSE) and quantity is not None:
         raise SubgoalError(f"'{skill.value}' takes no number")
-    if skill in (Skill.OPEN, Skill.CLOSE) and agent.kind != "gripper":
+    if skill in (Skill.OPEN, Skill.CLOSE) and agent.kind is not AgentKind.GRIPPER:
         raise SubgoalError(f"{agent.name} is not a gripper: it cannot {skill.value}")
     if skill in (Skill.MOVE_TO, Skill.MOVE_BY) and quantity is None:
         raise SubgoalError(f"'{skill.value}' needs a number with a unit, e.g. '45 degrees'")
@@ -315,7 +323,7 @@ def _assemble(
 
 def quantity_text(value: float, agent: Agent) -> str:
     """An SI value in the agent language's readable unit: '45 deg' or '20 mm'."""
-    if agent.joint.kind == "prismatic":
+    if agent.joint.kind is JointType.PRISMATIC:
         return f"{format_number(value * 1000.0, 3)} mm"
     return f"{format_number(math.degrees(value), 4)} deg"
 

@@ -2,10 +2,11 @@
 
 The planner node feeds statuses (from /diagnostics) and the clock in, dispatches what this
 state machine hands out, and sends HOLD_GOAL to the agents in `hold` once it has finished.
-A step is done when every agent of it reports done for *its* goal: an agent counts the goals it
-receives (`goal_count`), so a status from before the dispatch can never complete a step. A step
-fails on an agent error, on an agent that is not running or stops reporting, on a goal overridden
-by someone else, or on timeout. Times in s on a monotonic clock.
+A step is done when every agent of it reports done for *its* goal, told by the goal's id: an
+agent counts the goals it receives (`goal_count`), so a status from before the dispatch can
+never complete a step, and reports a digest of the goal's text, which tells ours from someone
+else's. A step fails on an agent error, on an agent that is not running or stops reporting, on
+a goal overridden by someone else, or on timeout. Times in s on a monotonic clock.
 """
 
 from __future__ import annotations
@@ -13,16 +14,24 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
-from ..control.agent import AgentState
+from ..control.agent import AgentState, AgentStatus, goal_digest
 from .plan import Goal, Step
-from .status import AgentReport, clip_text
 
 HOLD_GOAL = "hold"  # agent language: stop where you are
+HOLD_DIGEST = goal_digest(HOLD_GOAL)
 
 
-class ExecutionState(str, Enum):
+@dataclass(frozen=True)
+class AgentReport:
+    """An agent's status as the planner heard it, and when (monotonic s)."""
+
+    status: AgentStatus
+    received_at: float
+
+
+class ExecutionState(StrEnum):
     IDLE = "idle"
     RUNNING = "running"
     DONE = "done"
@@ -40,6 +49,10 @@ class _Pending:
     baseline: int  # the agent's goal_count before our goal
     hold_ahead: bool = False  # our own HOLD_GOAL may still show before our goal does
     finished: bool = False
+
+    @property
+    def digest(self) -> str:
+        return goal_digest(self.goal.goal)
 
 
 @dataclass
@@ -89,6 +102,11 @@ class PlanExecution:
     def stop(self, reason: str) -> None:
         self._finish(ExecutionState.STOPPED, reason)
 
+    def abort(self, reason: str) -> None:
+        """Fail without telling anyone to hold: the agents were stopped already (an e-stop)."""
+        self._finish(ExecutionState.FAILED, reason)
+        self.hold = ()
+
     def update(self, reports: Mapping[str, AgentReport], now: float) -> Step | None:
         """Advance with the latest reports; returns the next step to dispatch, if one is due.
         The caller must then send its goals and call `dispatched(step, reports, now)`."""
@@ -120,7 +138,8 @@ class PlanExecution:
         for goal in step:
             # (When our goal is a hold too, whichever hold shows completes it.)
             hold_ahead = goal.agent in self._held_before and goal.goal != HOLD_GOAL
-            self._current[goal.agent] = _Pending(goal, reports[goal.agent].goal_count, hold_ahead)
+            baseline = reports[goal.agent].status.goal_count
+            self._current[goal.agent] = _Pending(goal, baseline, hold_ahead)
         longest = max((goal.duration_s or 0.0 for goal in step), default=0.0)
         self._deadline = now + longest + self.step_timeout_margin_s
 
@@ -154,25 +173,26 @@ class PlanExecution:
 
     def _check_current(self, reports: Mapping[str, AgentReport], now: float) -> None:
         for name, pending in self._current.items():
-            report = reports.get(name)
-            if report is None or report.goal_count <= pending.baseline:
+            heard = reports.get(name)
+            if heard is None or heard.status.goal_count <= pending.baseline:
                 continue  # our goal has not reached the agent yet
-            if pending.hold_ahead and report.goal == HOLD_GOAL:
+            status = heard.status
+            if pending.hold_ahead and status.goal_digest == HOLD_DIGEST:
                 # The hold sent before our goal: ours is next.
-                pending.baseline, pending.hold_ahead = report.goal_count, False
+                pending.baseline, pending.hold_ahead = status.goal_count, False
                 continue
             pending.hold_ahead = False
-            if report.goal != clip_text(pending.goal.goal):
+            if status.goal_digest != pending.digest:
                 self.fail(
-                    f"{name} received another goal ({report.goal!r}) while running "
+                    f"{name} received another goal ({status.goal!r}) while running "
                     f"{pending.goal.goal!r}",
                     spare=name,
                 )
                 return
-            if report.state in FAILED_STATES:
-                self.fail(f"{name}: {report.error or report.state.value}", spare=name)
+            if status.state in FAILED_STATES:
+                self.fail(f"{name}: {status.error or status.state.value}", spare=name)
                 return
-            pending.finished = report.state in FINISHED_STATES
+            pending.finished = status.state in FINISHED_STATES
         if all(p.finished for p in self._current.values()):
             self._current.clear()
             self.steps_done += 1

@@ -19,8 +19,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import Protocol
 
 from ..errors import PlanError
-from ..language.agent_language import COURTESY_WORDS, GLOBAL_HOLD_WORDS
-from ..language.quantities import drop_sentence_dots
+from ..language.agent_language import COURTESY_WORDS, GLOBAL_HOLD_WORDS, check_text, normalize
 from ..robot.model import RobotModel
 from .plan import Plan, PlanBuilder, Proposal, ProposedStep, Step
 from .rules import RulePlanner
@@ -49,23 +48,9 @@ class Planner(Protocol):
     def propose(self, instruction: str) -> Iterator[ProposedStep]: ...
 
 
-def normalize_instruction(text: str) -> str:
-    """Cache key and fast-path form: case, whitespace and punctuation do not matter."""
-    return " ".join(drop_sentence_dots(re.sub(r"[^\w\s.%+-]", " ", text.lower())).split())
-
-
 def check_instruction(text: object) -> str:
-    if not isinstance(text, str):
-        raise PlanError(f"an instruction must be text, got {type(text).__name__}")
-    if not text.strip():
-        raise PlanError("empty instruction")
-    if len(text) > MAX_INSTRUCTION_CHARS:
-        raise PlanError(
-            f"instruction is {len(text)} characters long; "
-            f"at most {MAX_INSTRUCTION_CHARS} are accepted"
-        )
-    if any(not ch.isprintable() and ch not in "\n\t" for ch in text):
-        raise PlanError("instruction contains control characters")
+    """The instruction as it is, or a PlanError saying why it cannot be planned."""
+    text = check_text(text, "instruction", MAX_INSTRUCTION_CHARS, PlanError)
     if match := NOT_A_NUMBER_RE.search(text):
         # Never let a model guess what 'nan degrees' means (it would pick 0).
         raise PlanError(f"{match.group(0)!r} is not a number a joint can move to")
@@ -78,7 +63,7 @@ def is_stop(instruction: str) -> bool:
     urgency or 'everything' around them ('hey, stop please', 'STOP STOP', 'hold on', 'stay where
     you are'). A goal beside the word ('stop at 30 degrees', 'hold the elbow', "don't stop") is
     not the global stop."""
-    words = [w for w in normalize_instruction(instruction).split() if w.strip("+-%")]
+    words = [w for w in normalize(instruction).split() if w.strip("+-%")]
     says_hold = any(w in GLOBAL_HOLD_WORDS for w in words) or (
         "keep" in words and bool({"still", "steady"} & set(words))
     )
@@ -94,7 +79,7 @@ class PlanCache:
         self._entries: OrderedDict[str, tuple[str, tuple[ProposedStep, ...]]] = OrderedDict()
 
     def get(self, instruction: str) -> tuple[str, tuple[ProposedStep, ...]] | None:
-        key = normalize_instruction(instruction)
+        key = normalize(instruction)
         if key in self._entries:
             self._entries.move_to_end(key)
             return self._entries[key]
@@ -103,8 +88,8 @@ class PlanCache:
     def put(self, instruction: str, planner: str, steps: Iterable[ProposedStep]) -> None:
         if self.size <= 0:
             return
-        self._entries[normalize_instruction(instruction)] = (planner, tuple(steps))
-        self._entries.move_to_end(normalize_instruction(instruction))
+        self._entries[normalize(instruction)] = (planner, tuple(steps))
+        self._entries.move_to_end(normalize(instruction))
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
 

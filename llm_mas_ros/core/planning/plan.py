@@ -10,13 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..language.agent_language import Subgoal
+
 
 @dataclass(frozen=True)
 class Proposal:
-    """A subgoal a planner proposes for an agent, not yet checked by the safety shield."""
+    """A subgoal a planner proposes for an agent, not yet checked by the safety shield.
+    `subgoal` is its parse when the planner has one already (the rules parse to decide), so
+    the shield does not parse it again; a model's text is parsed by the shield."""
 
     agent: str
     goal: str
+    subgoal: Subgoal | None = field(default=None, compare=False)
 
 
 ProposedStep = tuple[Proposal, ...]

@@ -23,21 +23,15 @@ from ..language.agent_language import (
     FILLER_WORDS,
     OPEN_WORDS,
     STYLE_WORDS,
+    Subgoal,
     normalize,
     parse_subgoal,
 )
-from ..language.quantities import SENTENCE_DOT_PATTERN
+from ..language.clauses import split_goals, split_steps
 from ..language.vocabulary import Vocabulary
-from ..robot.model import RobotModel
+from ..robot.model import AgentKind, RobotModel
 from .plan import Proposal, ProposedStep
 
-STEP_SPLIT_RE = re.compile(
-    rf";|{SENTENCE_DOT_PATTERN}"
-    r"|\b(?:and then|then|after that|afterwards|next|finally|followed by)\b"
-)
-GOAL_SPLIT_RE = re.compile(
-    r",|\b(?:and|while|at the same time|simultaneously|meanwhile|together with)\b"
-)
 LEADING_RE = re.compile(r"^(?:(?:please|first|now|also|could you|can you|would you)\s+)+")
 MAX_STEPS = 8
 
@@ -50,7 +44,7 @@ class RulePlanner:
     def __init__(self, robot: RobotModel) -> None:
         self.robot = robot
         self._mentions = Vocabulary(robot).name_phrases()  # exact names and aliases only
-        self._grippers = [a.name for a in robot.agents if a.kind == "gripper"]
+        self._grippers = [a.name for a in robot.agents if a.kind is AgentKind.GRIPPER]
 
     def propose(self, instruction: str) -> Iterator[ProposedStep]:
         """Yield the steps of `instruction`; PlanError if any part is not agent language."""
@@ -62,8 +56,7 @@ class RulePlanner:
         yield from steps
 
     def _split_steps(self, instruction: str) -> list[str]:
-        lowered = instruction.lower().replace("_", " ")
-        parts = (LEADING_RE.sub("", part.strip(" ,")) for part in STEP_SPLIT_RE.split(lowered))
+        parts = (LEADING_RE.sub("", part) for part in split_steps(instruction.replace("_", " ")))
         # A sentence of nothing but courtesy ('elbow to 5. Please!') holds no goal of its own.
         return [part for part in parts if set(normalize(part).split()) - COURTESY_WORDS]
 
@@ -71,7 +64,7 @@ class RulePlanner:
         """One step: goals separated by commas or 'and'; PlanError if any is not understood."""
         proposals: list[Proposal] = []
         waiting: list[str] = []  # agents named without a goal: 'elbow and wrist 1 to 30 deg'
-        for clause in filter(None, (c.strip() for c in GOAL_SPLIT_RE.split(text))):
+        for clause in split_goals(text):
             agents, rest = self._agents_in(clause)
             if agents and _is_empty(rest):
                 waiting.extend(agents)
@@ -81,7 +74,7 @@ class RulePlanner:
             if not agents:
                 agents = self._implied_agents(rest)
             for agent in [*waiting, *agents]:
-                proposals.append(Proposal(agent, self._checked(agent, rest)))
+                proposals.append(Proposal(agent, rest, self._parsed(agent, rest)))
             waiting = []
         if waiting:
             raise PlanError(f"no goal given for {', '.join(waiting)}")
@@ -108,12 +101,11 @@ class RulePlanner:
             return list(self._grippers)
         raise PlanError(f"cannot tell which agent {rest!r} is for")
 
-    def _checked(self, agent: str, text: str) -> str:
+    def _parsed(self, agent: str, text: str) -> Subgoal:
         try:
-            parse_subgoal(text, self.robot.agent(agent), self.robot.poses)
+            return parse_subgoal(text, self.robot.agent(agent), self.robot.poses)
         except SubgoalError as error:
             raise PlanError(f"{agent}: {error}") from error
-        return text
 
 
 def _is_empty(rest: str) -> bool:

@@ -1,11 +1,12 @@
 """The safety shield between any planner and the agents.
 
-Every proposed subgoal is parsed in the agent language, resolved to a numeric target from the
-position the joint will have when its step starts, and checked against the URDF position and
-velocity limits with the same `plan_motion` the agents run. Out-of-range targets are rejected (or
-clamped, per config) with the reason; what passes is re-written in canonical form with an
-absolute target, so the agent executes exactly what was checked. Nothing in an instruction can
-change the limits: they come from the URDF alone.
+Every proposed subgoal is parsed in the agent language (once: a planner that parsed it already
+hands its parse along), resolved to a numeric target from the position the joint will have when
+its step starts, and checked against the URDF position and velocity limits with the same
+`plan_motion` the agents run. Out-of-range targets are rejected (or clamped, per config) with
+the reason; what passes is re-written in canonical form with an absolute target, so the agent
+executes exactly what was checked. Nothing in an instruction can change the limits: they come
+from the URDF alone.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class SafetyShield:
         if proposal.agent in seen:
             raise SubgoalError(f"{proposal.agent} has two goals in one step")
         agent = self.robot.agent(proposal.agent)
-        goal = parse_subgoal(proposal.goal, agent, self.robot.poses)
+        goal = proposal.subgoal or parse_subgoal(proposal.goal, agent, self.robot.poses)
         start = positions.get(proposal.agent, math.nan)
         if math.isnan(start) and goal.skill in (
             Skill.MOVE_TO,

@@ -1,9 +1,10 @@
-"""Status as diagnostic key/values: what agents and the planner publish, and how to read it back.
+"""The one codec of /diagnostics: typed statuses to DiagnosticStatus key/values and back.
 
 /diagnostics carries diagnostic_msgs/DiagnosticStatus, whose `values` are string key/values:
-tools (rqt_runtime_monitor, Foxglove) show them as they are, and the planner and the CLI read
-them back with the functions here, so writer and reader cannot drift apart.
-Times are monotonic-clock seconds; positions rad or m.
+tools (rqt_runtime_monitor, Foxglove) show them as they are. Agents write an `AgentStatus`, the
+planner a `PlannerStatus` (with the plan it runs); the planner, the CLI and the tests read them
+back here, so no key is spelt anywhere else and writer and reader cannot drift apart.
+Times are monotonic-clock seconds; positions rad or m; latencies ms.
 """
 
 from __future__ import annotations
@@ -11,27 +12,92 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
 
-from ..control.agent import AgentState, AgentStatus
+from ..control.agent import AgentState, AgentStatus, Level
 from ..language.quantities import format_number
-from .plan import Plan
+from .execution import ExecutionState
+from .plan import Goal, Plan, Rejection
 
 KeyValues = list[tuple[str, str]]
 CLIP_CHARS = 200  # longest untrusted text a status repeats (it is re-sent several times a s)
+PLANNER_NODE = "planner"  # the planner's node name: the `name` of its DiagnosticStatus
+
+
+class Key(StrEnum):
+    """Every key of the statuses on /diagnostics."""
+
+    STATE = "state"
+    GOAL = "goal"
+    GOAL_COUNT = "goal_count"
+    GOAL_DIGEST = "goal_digest"
+    TARGET = "target"
+    POSITION = "position"
+    PROGRESS = "progress"
+    ERROR = "error"
+    GOAL_RECEIVED_AT = "goal_received_at"
+    FIRST_COMMAND_AT = "first_command_at"
+    READY = "ready"
+    READINESS = "readiness"
+    BACKEND = "backend"
+    INSTRUCTION_COUNT = "instruction_count"
+    INSTRUCTION = "instruction"
+    REASON = "reason"
+    STEP = "step"
+    RECEIVED_AT = "received_at"
+    FIRST_STEP_AT = "first_step_at"
+    FINISHED_AT = "finished_at"
+    PLANNER = "planner"
+    STEPS = "steps"
+    SIM_TIME_S = "sim_time_s"
+    REJECTED_COMMANDS = "rejected_commands"
+    FIRST_STEP_MS = "first_step_ms"
+    TOTAL_MS = "total_ms"
+    # prefixes of indexed keys: step.N.AGENT.FIELD, rejected.N.FIELD, note.N
+    STEP_PREFIX = "step"
+    REJECTED_PREFIX = "rejected"
+    NOTE_PREFIX = "note"
 
 
 @dataclass(frozen=True)
-class AgentReport:
-    """The part of an agent's status the executor needs (parsed from /diagnostics)."""
+class PlannerStatus:
+    """What the planner reports: readiness, and the instruction it runs (if any) with its
+    plan. `state` is None before the first instruction; times are monotonic s."""
 
-    name: str
-    state: AgentState
-    goal: str  # as reported: clipped by `clip_text`
-    goal_count: int
-    error: str
-    received_at: float
-    position: float = float("nan")  # rad or m, as the agent last measured it
+    level: Level
+    message: str
+    ready: bool
+    readiness: str
+    backend: str
+    instruction_count: int
+    state: ExecutionState | None = None
+    instruction: str = ""
+    reason: str = ""
+    step: int = 0
+    received_at: float | None = None
+    first_step_at: float | None = None
+    finished_at: float | None = None
+    plan: Plan | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (ExecutionState.DONE, ExecutionState.FAILED, ExecutionState.STOPPED)
+
+    @property
+    def ok(self) -> bool:
+        """The instruction ran to its end, and nothing of it was rejected."""
+        rejected = self.plan is not None and bool(self.plan.rejected)
+        return self.state is ExecutionState.DONE and not rejected
+
+
+@dataclass(frozen=True)
+class SimStatus:
+    """What the embedded simulator reports: its clock (s) and the commands it dropped."""
+
+    level: Level
+    message: str
+    sim_time_s: float
+    rejected_commands: int
 
 
 def clip_text(text: str, limit: int = CLIP_CHARS) -> str:
@@ -40,11 +106,187 @@ def clip_text(text: str, limit: int = CLIP_CHARS) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
+# -- agents ---------------------------------------------------------------------------------------
+def encode_agent(status: AgentStatus) -> KeyValues:
+    return [
+        (Key.STATE, status.state.value),
+        (Key.GOAL, clip_text(status.goal)),
+        (Key.GOAL_COUNT, str(status.goal_count)),
+        (Key.GOAL_DIGEST, status.goal_digest),
+        (Key.TARGET, _number(status.target)),
+        (Key.POSITION, _number(status.position)),
+        (Key.PROGRESS, f"{status.progress:.3f}"),
+        (Key.ERROR, status.error),
+        (Key.GOAL_RECEIVED_AT, _number(status.goal_received_at)),
+        (Key.FIRST_COMMAND_AT, _number(status.first_command_at)),
+    ]
+
+
+def decode_agent(
+    name: str, level: int, message: str, values: Mapping[str, str]
+) -> AgentStatus | None:
+    """An agent's status from its diagnostic values; None if they are not an agent's."""
+    try:
+        state = AgentState(values.get(Key.STATE, ""))
+        goal_count = int(values.get(Key.GOAL_COUNT, ""))
+        level_ = Level(level)
+    except ValueError:
+        return None
+    position = _float(values.get(Key.POSITION))
+    return AgentStatus(
+        name=name,
+        state=state,
+        level=level_,
+        message=message,
+        goal=values.get(Key.GOAL, ""),
+        goal_count=goal_count,
+        goal_digest=values.get(Key.GOAL_DIGEST, ""),
+        target=_float(values.get(Key.TARGET)),
+        position=math.nan if position is None else position,
+        progress=_float(values.get(Key.PROGRESS)) or 0.0,
+        error=values.get(Key.ERROR, ""),
+        goal_received_at=_float(values.get(Key.GOAL_RECEIVED_AT)),
+        first_command_at=_float(values.get(Key.FIRST_COMMAND_AT)),
+    )
+
+
+# -- the planner ----------------------------------------------------------------------------------
+def encode_planner(status: PlannerStatus) -> KeyValues:
+    values: KeyValues = [
+        (Key.READY, str(status.ready).lower()),
+        (Key.READINESS, status.readiness),
+        (Key.BACKEND, status.backend),
+        (Key.INSTRUCTION_COUNT, str(status.instruction_count)),
+    ]
+    if status.state is not None:
+        values += [
+            (Key.STATE, status.state.value),
+            (Key.INSTRUCTION, clip_text(status.instruction)),
+            (Key.REASON, status.reason),
+            (Key.STEP, str(status.step)),
+            (Key.RECEIVED_AT, _number(status.received_at)),
+            (Key.FIRST_STEP_AT, _number(status.first_step_at)),
+            (Key.FINISHED_AT, _number(status.finished_at)),
+        ]
+    if status.plan is not None:
+        values += encode_plan(status.plan)
+    return values
+
+
+def decode_planner(level: int, message: str, values: Mapping[str, str]) -> PlannerStatus | None:
+    """The planner's status from its diagnostic values; None if they are not a planner's."""
+    try:
+        level_ = Level(level)
+        count = int(values.get(Key.INSTRUCTION_COUNT, ""))
+        state = ExecutionState(values[Key.STATE]) if Key.STATE in values else None
+        step = int(values.get(Key.STEP) or 0)
+    except ValueError:
+        return None
+    instruction = values.get(Key.INSTRUCTION, "")
+    return PlannerStatus(
+        level=level_,
+        message=message,
+        ready=values.get(Key.READY) == "true",
+        readiness=values.get(Key.READINESS, ""),
+        backend=values.get(Key.BACKEND, ""),
+        instruction_count=count,
+        state=state,
+        instruction=instruction,
+        reason=values.get(Key.REASON, ""),
+        step=step,
+        received_at=_float(values.get(Key.RECEIVED_AT)),
+        first_step_at=_float(values.get(Key.FIRST_STEP_AT)),
+        finished_at=_float(values.get(Key.FINISHED_AT)),
+        plan=decode_plan(instruction, values) if Key.PLANNER in values else None,
+    )
+
+
+def encode_plan(plan: Plan) -> KeyValues:
+    """A plan as key/values: step.N.AGENT.{goal,target,duration_s}, rejected.N.*, note.N."""
+    values: KeyValues = [
+        (Key.PLANNER, plan.planner),
+        (Key.STEPS, str(len(plan.steps))),
+        (Key.FIRST_STEP_MS, _number(plan.first_step_ms, 3)),
+        (Key.TOTAL_MS, _number(plan.total_ms, 3)),
+    ]
+    for number, step in enumerate(plan.steps, 1):
+        for goal in step:
+            prefix = f"{Key.STEP_PREFIX}.{number}.{goal.agent}"
+            values += [
+                (f"{prefix}.goal", goal.goal),
+                (f"{prefix}.target", _number(goal.target)),
+                (f"{prefix}.duration_s", _number(goal.duration_s, 3)),
+            ]
+    for number, rejection in enumerate(plan.rejected, 1):
+        prefix = f"{Key.REJECTED_PREFIX}.{number}"
+        values += [
+            (f"{prefix}.agent", rejection.agent),
+            (f"{prefix}.goal", rejection.goal),
+            (f"{prefix}.reason", rejection.reason),
+        ]
+    values += [(f"{Key.NOTE_PREFIX}.{number}", note) for number, note in enumerate(plan.notes, 1)]
+    return values
+
+
+def decode_plan(instruction: str, values: Mapping[str, str]) -> Plan:
+    """The plan `encode_plan` wrote (for the instruction given: the status clips its own)."""
+    steps = []
+    for fields in _indexed(values, Key.STEP_PREFIX).values():
+        agents = dict.fromkeys(key.rsplit(".", 1)[0] for key in fields)
+        steps.append(
+            tuple(
+                Goal(
+                    agent,
+                    fields.get(f"{agent}.goal", ""),
+                    _float(fields.get(f"{agent}.target")),
+                    _float(fields.get(f"{agent}.duration_s")),
+                )
+                for agent in agents
+            )
+        )
+    rejected = tuple(
+        Rejection(r.get("agent", ""), r.get("goal", ""), r.get("reason", ""))
+        for r in _indexed(values, Key.REJECTED_PREFIX).values()
+    )
+    notes = tuple(fields[""] for fields in _indexed(values, Key.NOTE_PREFIX, leaf=True).values())
+    return Plan(
+        instruction,
+        values.get(Key.PLANNER, ""),
+        tuple(steps),
+        rejected,
+        notes,
+        first_step_ms=_float(values.get(Key.FIRST_STEP_MS)) or 0.0,
+        total_ms=_float(values.get(Key.TOTAL_MS)) or 0.0,
+    )
+
+
+# -- the simulator --------------------------------------------------------------------------------
+def encode_sim(status: SimStatus) -> KeyValues:
+    return [
+        (Key.SIM_TIME_S, f"{status.sim_time_s:.3f}"),
+        (Key.REJECTED_COMMANDS, str(status.rejected_commands)),
+    ]
+
+
+def decode_sim(level: int, message: str, values: Mapping[str, str]) -> SimStatus | None:
+    try:
+        return SimStatus(
+            Level(level),
+            message,
+            float(values[Key.SIM_TIME_S]),
+            int(values[Key.REJECTED_COMMANDS]),
+        )
+    except (KeyError, ValueError):
+        return None
+
+
+# -- numbers --------------------------------------------------------------------------------------
 def _number(value: float | None, decimals: int = 6) -> str:
     return "" if value is None or not math.isfinite(value) else format_number(value, decimals)
 
 
 def _float(text: str | None) -> float | None:
+    """A finite number, or None (empty, not a number, NaN or infinite)."""
     try:
         value = float(text) if text else math.nan
     except ValueError:
@@ -52,114 +294,18 @@ def _float(text: str | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def agent_values(status: AgentStatus) -> KeyValues:
-    return [
-        ("state", status.state.value),
-        ("goal", clip_text(status.goal)),
-        ("goal_count", str(status.goal_count)),
-        ("target", _number(status.target)),
-        ("position", _number(status.position)),
-        ("progress", f"{status.progress:.3f}"),
-        ("error", status.error),
-        ("goal_received_at", _number(status.goal_received_at)),
-        ("first_command_at", _number(status.first_command_at)),
-    ]
-
-
-def agent_report(name: str, values: Mapping[str, str], received_at: float) -> AgentReport | None:
-    """An AgentReport from an agent's diagnostic values; None if they are not an agent's."""
-    try:
-        state = AgentState(values.get("state", ""))
-        goal_count = int(values.get("goal_count", ""))
-    except ValueError:
-        return None
-    position = _float(values.get("position"))
-    return AgentReport(
-        name=name,
-        state=state,
-        goal=values.get("goal", ""),
-        goal_count=goal_count,
-        error=values.get("error", ""),
-        received_at=received_at,
-        position=math.nan if position is None else position,
-    )
-
-
-def first_command_at(values: Mapping[str, str]) -> float | None:
-    return _float(values.get("first_command_at"))
-
-
-def plan_values(plan: Plan) -> KeyValues:
-    """A plan as key/values: step.N.AGENT.{goal,target,duration_s}, rejected.N.*, note.N."""
-    values: KeyValues = [
-        ("planner", plan.planner),
-        ("steps", str(len(plan.steps))),
-        ("first_step_ms", _number(plan.first_step_ms, 3)),
-        ("total_ms", _number(plan.total_ms, 3)),
-    ]
-    for number, step in enumerate(plan.steps, 1):
-        for goal in step:
-            prefix = f"step.{number}.{goal.agent}"
-            values += [
-                (f"{prefix}.goal", goal.goal),
-                (f"{prefix}.target", _number(goal.target)),
-                (f"{prefix}.duration_s", _number(goal.duration_s, 3)),
-            ]
-    for number, rejection in enumerate(plan.rejected, 1):
-        values += [
-            (f"rejected.{number}.agent", rejection.agent),
-            (f"rejected.{number}.goal", rejection.goal),
-            (f"rejected.{number}.reason", rejection.reason),
-        ]
-    values += [(f"note.{number}", note) for number, note in enumerate(plan.notes, 1)]
-    return values
-
-
-def _indexed(values: Mapping[str, str], head: str) -> dict[int, dict[str, str]]:
+def _indexed(
+    values: Mapping[str, str], head: str, leaf: bool = False
+) -> dict[int, dict[str, str]]:
+    """`head.N.rest` keys grouped by N (in order) as {rest: value}; with `leaf`, `head.N` keys
+    as {"": value}."""
     groups: dict[int, dict[str, str]] = {}
     for key, value in values.items():
         parts = key.split(".", 2)
-        if len(parts) == 3 and parts[0] == head and parts[1].isdigit():
+        if parts[0] != head or len(parts) < 2 or not parts[1].isdigit():
+            continue
+        if leaf and len(parts) == 2:
+            groups.setdefault(int(parts[1]), {})[""] = value
+        elif not leaf and len(parts) == 3:
             groups.setdefault(int(parts[1]), {})[parts[2]] = value
     return dict(sorted(groups.items()))
-
-
-def plan_json(instruction: str, values: Mapping[str, str]) -> dict[str, Any]:
-    """The ARCHITECTURE section 5 plan JSON, rebuilt from a planner's diagnostic values."""
-    steps = []
-    for fields in _indexed(values, "step").values():
-        agents = dict.fromkeys(key.rsplit(".", 1)[0] for key in fields)
-        steps.append(
-            [
-                {
-                    "agent": agent,
-                    "goal": fields.get(f"{agent}.goal", ""),
-                    "target": _float(fields.get(f"{agent}.target")),
-                    "duration_s": _float(fields.get(f"{agent}.duration_s")),
-                }
-                for agent in agents
-            ]
-        )
-    rejected = [
-        {"agent": r.get("agent", ""), "goal": r.get("goal", ""), "reason": r.get("reason", "")}
-        for r in _indexed(values, "rejected").values()
-    ]
-    notes = [
-        value
-        for _, value in sorted(
-            (int(key[5:]), value)
-            for key, value in values.items()
-            if key.startswith("note.") and key[5:].isdigit()
-        )
-    ]
-    return {
-        "instruction": instruction,
-        "planner": values.get("planner", ""),
-        "steps": steps,
-        "rejected": rejected,
-        "notes": notes,
-        "latency_ms": {
-            "first_step": _float(values.get("first_step_ms")) or 0.0,
-            "total": _float(values.get("total_ms")) or 0.0,
-        },
-    }

@@ -44,7 +44,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ...errors import ConfigError, ModelError
-from ..rules import GOAL_SPLIT_RE, STEP_SPLIT_RE
+from ...language.clauses import split_clauses
 from .examples import Example, load_examples
 from .grammar import GOAL_SEPARATOR, NONE_PLAN, STEP_SEPARATOR
 from .models import cache_root
@@ -174,23 +174,22 @@ class MiniLMEncoder:
 def clauses(instruction: str) -> list[str]:
     """The parts of a compound instruction, split where the agent language splits steps and
     goals ('then', 'and', ',', 'at the same time', ...); [] when it has only one part."""
-    parts = [
-        part.strip(" ,")
-        for step in STEP_SPLIT_RE.split(instruction.lower())
-        for part in GOAL_SPLIT_RE.split(step)
-    ]
-    parts = [part for part in parts if len(part.split()) >= 2]
+    parts = [part for step in _steps(instruction) for part in step]
     return parts[:MAX_CLAUSES] if len(parts) > 1 else []
 
 
 def instruction_shape(instruction: str) -> tuple[int, int]:
     """(steps, most goals in one step) an instruction seems to ask for, by its separators."""
-    steps = [
-        [part for part in GOAL_SPLIT_RE.split(step) if len(part.split()) >= 2]
-        for step in STEP_SPLIT_RE.split(instruction.lower())
-    ]
-    steps = [step for step in steps if step]
+    steps = _steps(instruction)
     return len(steps), max((len(step) for step in steps), default=0)
+
+
+def _steps(instruction: str) -> list[list[str]]:
+    """The instruction's clauses by step, each of two words or more (a lone word is no goal)."""
+    steps = (
+        [part for part in step if len(part.split()) >= 2] for step in split_clauses(instruction)
+    )
+    return [step for step in steps if step]
 
 
 def plan_shape(plan: str) -> tuple[int, int]:
@@ -350,7 +349,7 @@ class EmbeddingRetriever:
         if self.cache_file is None or not self.cache_file.is_file():
             return None
         try:
-            vectors = np.load(self.cache_file, allow_pickle=False)
+            vectors: np.ndarray = np.load(self.cache_file, allow_pickle=False)
         except (OSError, ValueError) as error:
             LOG.warning("ignoring unreadable embedding cache %s: %s", self.cache_file, error)
             return None
