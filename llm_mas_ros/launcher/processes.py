@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -70,6 +71,7 @@ class ProcessGroup:
         self.specs = list(specs)
         self.inherit_output = inherit_output
         self.log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="llm_mas_ros-"))
+        self._own_log_dir = log_dir is None  # a folder of our own: removed by discard_logs()
         self.env = dds_environment(env)
         self.env["PYTHONUNBUFFERED"] = "1"
         self.env[LAUNCHER_ENV] = str(os.getpid())
@@ -107,6 +109,16 @@ class ProcessGroup:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # its own process group: stop() reaches grandchildren
             )
+
+    def discard_logs(self) -> None:
+        """Remove the temporary log folder (when all went well: nobody needs it)."""
+        if self._own_log_dir:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
+
+    def first_death(self) -> str | None:
+        """How the first process that exited ended, or None while all run."""
+        dead = self.failed()
+        return self.describe_exit(dead) if dead else None
 
     def failed(self) -> Running | None:
         """The first process that has exited (they are meant to run until stopped)."""

@@ -8,6 +8,7 @@ match count with a timeout, never on a sleep.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -17,9 +18,11 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 
+from ..core.control.agent import Level
 from ..core.errors import LlmMasError
+from ..core.planning.execution import ExecutionState
 from ..core.planning.plan import Plan
-from ..core.planning.status import PlannerStatus
+from ..core.planning.status import PLANNER_NODE, PlannerStatus, clip_text
 from ..core.robot.model import RobotModel
 from . import qos, topics
 from .graph import spin_until
@@ -27,6 +30,16 @@ from .messages import agent_statuses, planner_status
 from .runtime import make_executor, monotonic
 
 STOP_INSTRUCTION = "stop"  # the planner's stop fast path
+KEPT_INSTRUCTIONS = 64  # statuses of this many recent instructions are kept to follow ours
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C while following an instruction, which was then stopped; `positions` are where
+    the joints stopped (rad or m; NaN for a joint not heard of)."""
+
+    def __init__(self, positions: dict[str, float]) -> None:
+        super().__init__()
+        self.positions = positions
 
 
 class GraphError(LlmMasError):
@@ -74,6 +87,7 @@ class Outcome:
 @dataclass
 class _Seen:
     planner: PlannerStatus | None = None
+    by_id: dict[int, PlannerStatus] = field(default_factory=dict)  # recent instructions
     positions: dict[str, float] = field(default_factory=dict)
     command_stamps: set[float] = field(default_factory=set)  # agents' first_command_at values
 
@@ -102,7 +116,13 @@ class GraphClient:
         self.node.destroy_node()
 
     def _on_diagnostics(self, message: DiagnosticArray) -> None:
-        self.seen.planner = planner_status(message) or self.seen.planner
+        planner = planner_status(message)
+        if planner is not None:
+            self.seen.planner = planner
+            if planner.instruction_id:
+                self.seen.by_id[planner.instruction_id] = planner
+                for old in sorted(self.seen.by_id)[:-KEPT_INSTRUCTIONS]:
+                    del self.seen.by_id[old]
         for status in agent_statuses(message):
             if self.robot.has_agent(status.name) and status.first_command_at is not None:
                 self.seen.command_stamps.add(status.first_command_at)
@@ -111,13 +131,21 @@ class GraphClient:
     def _planner_message(self) -> str:
         return self.seen.planner.message if self.seen.planner else ""
 
-    def _finished(self, baseline: int) -> bool:
-        """The planner has received an instruction after `baseline`, and the last has ended."""
-        planner = self.seen.planner
-        return self._instruction_count() > baseline and planner is not None and planner.finished
-
     def _on_joint_state(self, message: JointState) -> None:
         self.seen.positions.update(zip(message.name, message.position, strict=False))
+
+    def wait_for_planner(self, timeout_s: float) -> None:
+        """A GraphError within `timeout_s` when no planner node is on this domain (instead of
+        waiting out the whole ready timeout in silence)."""
+        if not spin_until(self.executor, self._planner_on_domain, timeout_s):
+            domain = os.environ.get("ROS_DOMAIN_ID") or "0"
+            raise GraphError(
+                f"no planner on ROS_DOMAIN_ID={domain} within {timeout_s:g} s: start the system "
+                "with `llm-mas-ros up` (in a shell with the same ROS_DOMAIN_ID)"
+            )
+
+    def _planner_on_domain(self) -> bool:
+        return self.seen.planner is not None or PLANNER_NODE in self.node.get_node_names()
 
     def wait_ready(self, timeout_s: float, alive: Callable[[], str | None] = lambda: None) -> None:
         """Wait until the planner says it is ready and hears /instruction.
@@ -150,49 +178,81 @@ class GraphClient:
         timeout_s: float,
         on_progress: Callable[[str], None] | None = None,
         alive: Callable[[], str | None] = lambda: None,
+        stop_on_timeout: bool = True,
     ) -> Outcome:
-        """Send `text` and follow it until the planner reports it finished. A Ctrl-C
-        (KeyboardInterrupt) meanwhile stops the instruction before it propagates."""
+        """Send `text` and follow it until the planner reports its outcome: its own, told by
+        its instruction id, even when a later instruction replaced it. After `timeout_s` the
+        instruction is stopped (`stop_on_timeout`) and the outcome is TIMED_OUT, or a
+        GraphError says it still runs. A Ctrl-C meanwhile stops it, and the Interrupted that
+        propagates carries where the joints stopped."""
         baseline = self._instruction_count()
         sent_at = monotonic()
         self.instructions.publish(String(data=text))
-        last_message = [""]
         death: list[str] = []
+        last_message = [""]
 
         def finished() -> bool:
-            reason = alive()
-            if reason:
+            if reason := alive():
                 death.append(reason)
                 return True
-            mine = self._instruction_count() > baseline
-            if mine and on_progress and self._planner_message != last_message[0]:
-                last_message[0] = self._planner_message
-                on_progress(self._planner_message)
-            return self._finished(baseline)
+            mine = self._mine(text, baseline)
+            if mine and on_progress and mine.message != last_message[0]:
+                last_message[0] = mine.message
+                on_progress(mine.message)
+            return mine is not None and mine.finished
 
         try:
             completed = spin_until(self.executor, finished, timeout_s)
         except KeyboardInterrupt:
-            self._stop_unfinished(baseline)
-            raise
-        if not completed:
-            raise GraphError(
-                f"no result within {timeout_s:g} s (planner: {self._planner_message or 'silent'})"
-            )
+            self._stop_unfinished(text, baseline)
+            raise Interrupted(self.fresh_positions()) from None
         if death:
             raise GraphError(death[0])
-        planner = self.seen.planner
-        assert planner is not None  # finished() saw it
+        if not completed:
+            return self._timed_out(text, baseline, timeout_s, sent_at, stop_on_timeout)
+        mine = self._mine(text, baseline)
+        assert mine is not None  # finished() saw it
+        return Outcome(text, mine, self.fresh_positions(), self._timings(mine, sent_at))
+
+    def _timed_out(
+        self, text: str, baseline: int, timeout_s: float, sent_at: float, stop: bool
+    ) -> Outcome:
+        mine = self._mine(text, baseline)
+        where = f"planner: {mine.message}" if mine else "the planner never reported it"
+        if not stop:
+            raise GraphError(f"no result within {timeout_s:g} s; it may still run ({where})")
+        stopped = self._stop_unfinished(text, baseline)
+        reason = f"no result within {timeout_s:g} s ({where}); " + (
+            "stopped it: every agent holds" if stopped else "sent a stop, unconfirmed"
+        )
+        planner = mine or PlannerStatus(Level.ERROR, reason, True, "", "", baseline)
+        planner = replace(planner, state=ExecutionState.TIMED_OUT, reason=reason)
         return Outcome(text, planner, self.fresh_positions(), self._timings(planner, sent_at))
 
-    def _stop_unfinished(self, baseline: int, timeout_s: float = 2.0) -> None:
-        """Ctrl-C while the instruction sent after `baseline` runs (or waits to be planned)
-        stops it, as Ctrl-C of `ros2 action send_goal` cancels its goal: the stop fast path
-        holds every agent. Waits up to `timeout_s` for the planner to confirm."""
-        if self._finished(baseline):
-            return
+    def _mine(self, text: str, baseline: int) -> PlannerStatus | None:
+        """The latest status of the instruction `text` sent after the planner had received
+        `baseline` instructions: the first one numbered after it with that text."""
+        candidates = sorted(
+            number
+            for number, status in self.seen.by_id.items()
+            if number > baseline and status.instruction == clip_text(text)
+        )
+        return self.seen.by_id[candidates[0]] if candidates else None
+
+    def _stop_unfinished(self, text: str, baseline: int, timeout_s: float = 2.0) -> bool:
+        """Stop the instruction `text` (sent after `baseline`) unless it has finished, as
+        Ctrl-C of `ros2 action send_goal` cancels its goal: the stop fast path holds every
+        agent. True once the planner confirms, within `timeout_s`."""
+        mine = self._mine(text, baseline)
+        if mine is not None and mine.finished:
+            return True
+        count = max(self._instruction_count(), baseline + 1)
         self.instructions.publish(String(data=STOP_INSTRUCTION))
-        spin_until(self.executor, lambda: self._finished(baseline + 1), timeout_s)
+        return spin_until(
+            self.executor,
+            lambda: (stop := self._mine(STOP_INSTRUCTION, count)) is not None and stop.finished,
+            timeout_s,
+        )
 
     def _instruction_count(self) -> int:
         """Instructions the planner has received (it numbers them from 1)."""

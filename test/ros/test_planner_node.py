@@ -25,6 +25,7 @@ class Operator:
     def __init__(self, harness):
         self.node = harness.tester
         self.planner = None  # the latest PlannerStatus
+        self.by_id = {}  # instruction id -> its latest PlannerStatus
         self.agents: dict[str, dict] = {}
         self.messages: list[str] = []
         self.plans: list[str] = []
@@ -53,6 +54,7 @@ class Operator:
         planner = planner_status(message)
         if planner is not None:
             self.planner = planner
+            self.by_id[planner.instruction_id] = planner
             self.messages.append(planner.message)
         for status in agent_statuses(message):
             self.agents[status.name] = status
@@ -69,12 +71,12 @@ class Operator:
         return self.planner.instruction_count if self.planner else 0
 
     def finished(self, harness, count):
-        """The planner status once an instruction after the `count`th has finished."""
+        """The outcome of the instruction after the `count`th (the planner numbers them)."""
+        mine = count + 1
         assert harness.until(
-            lambda: self.count() > count and self.planner.finished,
-            timeout_s=20.0,
+            lambda: mine in self.by_id and self.by_id[mine].finished, timeout_s=20.0
         ), self.messages[-3:]
-        return self.planner
+        return self.by_id[mine]
 
 
 def bring_up(harness, backend):
@@ -134,7 +136,7 @@ def test_garbage_instructions_fail_with_a_reason_and_move_nothing(
 def test_an_out_of_limit_goal_is_rejected_and_nothing_moves(harness, system):
     before = dict(system.positions)
     status = system.say(harness, "elbow to 400 degrees")
-    assert status.state == "failed" and "limits [-160.4, 160.4] deg" in status.reason
+    assert status.state == "rejected" and "limits [-160.4, 160.4] deg" in status.reason
     assert status.plan.rejected[0].agent == "elbow"
     assert all(not goals for goals in system.goals.values())
     assert all(abs(system.positions[j] - before[j]) < 1e-3 for j in before)

@@ -95,10 +95,11 @@ def running_up(
             up.kill()
 
 
-def test_run_elbow_to_45_degrees_json_and_clean_shutdown():
-    env = own_domain()
+def test_run_elbow_to_45_degrees_json_and_clean_shutdown(tmp_path):
+    env = {**own_domain(), "TMPDIR": str(tmp_path)}
     result = llm_mas_ros("run", "elbow to 45 degrees", "--json", env=env)
     assert result.returncode == 0, result.stderr
+    assert list(tmp_path.glob("llm_mas_ros-*")) == []  # the nodes' logs: removed on success
     output = json.loads(result.stdout.strip().splitlines()[-1])
     assert output["ok"] is True and output["instruction"] == "elbow to 45 degrees"
     assert output["final_positions"]["elbow_joint"] == pytest.approx(math.radians(45), abs=0.02)
@@ -166,9 +167,12 @@ def test_two_runs_at_once_each_drive_their_own_graph():
     assert node_processes(env) == []
 
 
-def test_run_out_of_limit_exits_non_zero_with_the_limit_in_the_reason():
-    result = llm_mas_ros("run", "elbow to 400 degrees", "--json")
-    assert result.returncode == 1
+def test_run_out_of_limit_exits_non_zero_with_the_limit_in_the_reason(tmp_path):
+    env = {**own_domain(), "TMPDIR": str(tmp_path)}
+    result = llm_mas_ros("run", "elbow to 400 degrees", "--json", env=env)
+    assert result.returncode == 3  # rejected
+    (logs,) = tmp_path.glob("llm_mas_ros-*")  # kept on failure, and named
+    assert f"logs are in {logs}" in result.stderr
     output = json.loads(result.stdout.strip().splitlines()[-1])
     assert output["ok"] is False and output["steps"] == []
     assert "[-160.4, 160.4] deg" in output["rejected"][0]["reason"]
@@ -221,10 +225,11 @@ def test_errors_are_one_readable_line_and_a_non_zero_exit(args, code, message):
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) <= 1
 
 
-def test_an_unusable_ros_environment_is_one_line_not_a_traceback():
-    result = llm_mas_ros("say", "elbow to 1 deg", env={**own_domain(), "ROS_DOMAIN_ID": "abc"})
+@pytest.mark.parametrize("domain", ["abc", "250", "-1", "1e3"])
+def test_an_unusable_ros_environment_is_one_line_not_a_traceback(domain):
+    result = llm_mas_ros("say", "elbow to 1 deg", env={**own_domain(), "ROS_DOMAIN_ID": domain})
     assert result.returncode == 2
-    assert "ROS_DOMAIN_ID is not an integral number" in result.stderr
+    assert f"ROS_DOMAIN_ID={domain!r} is not a ROS 2 domain id" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
@@ -237,14 +242,14 @@ def test_the_cli_node_reads_the_package_fast_dds_profile(tmp_path):
     env = {**own_domain(), "LLM_MAS_ROS_SHARE": str(share)}
     env.pop(FASTDDS_PROFILE_ENV)  # the test session sets it for its own processes
     result = llm_mas_ros("say", "elbow to 1 deg", "--ready-timeout", "0.5", env=env)
-    assert "did not become ready" in result.stderr
+    assert "no planner on ROS_DOMAIN_ID" in result.stderr
     assert f"Error parsing '{share / 'config' / 'fastdds.xml'}'" in result.stderr
 
 
 def test_say_talks_to_a_running_system(graph):
     result = llm_mas_ros("say", "wrist_2 to 15 degrees", env=dict(os.environ))
     assert result.returncode == 0, result.stderr
-    assert "planner: " in result.stdout and "ok (done after" in result.stdout
+    assert "planner: " in result.stdout and "ok (after" in result.stdout
     assert graph.positions()["wrist_2_joint"] == pytest.approx(math.radians(15), abs=0.02)
 
 
@@ -263,6 +268,8 @@ def test_ctrl_c_of_say_stops_the_instruction_it_sent(graph):
                 break
         say.send_signal(signal.SIGINT)
         assert say.wait(timeout=30) == 130, say.stderr.read()
+        stderr = say.stderr.read()
+        assert "stopped; joints at " in stderr and "wrist_1_joint=" in stderr, stderr
     finally:
         if say.poll() is None:
             say.kill()
@@ -274,9 +281,67 @@ def test_ctrl_c_of_say_stops_the_instruction_it_sent(graph):
     assert graph.run("wrist_1 to 0 degrees").ok
 
 
-def test_say_without_a_system_explains_itself():
-    result = llm_mas_ros("say", "elbow to 1 deg", "--ready-timeout", "2")
-    assert result.returncode == 1 and "did not become ready" in result.stderr
+def test_a_replaced_instruction_is_reported_preempted_not_ok(graph):
+    first = subprocess.Popen(
+        [*CLI, "say", "wrist_1 to 90 degrees slowly"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    try:
+        for line in first.stdout:
+            if "running step 1" in line:
+                break
+        second = llm_mas_ros("say", "wrist_1 to 10 degrees", "--json", env=dict(os.environ))
+        assert second.returncode == 0 and json.loads(second.stdout)["ok"], second.stderr
+        assert first.wait(timeout=30) == 4, first.stderr.read()  # preempted
+        verdict = first.stdout.read()
+        assert (
+            "preempted: replaced by instruction" in verdict and "wrist_1 to 10 degrees" in verdict
+        )
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert graph.positions()["wrist_1_joint"] == pytest.approx(math.radians(10), abs=0.02)
+
+
+def test_say_timeout_stops_the_instruction_it_sent(graph):
+    result = llm_mas_ros(
+        "say", "wrist_3 to 150 degrees slowly", "--timeout", "2", "--json", env=dict(os.environ)
+    )
+    assert result.returncode == 5, result.stderr  # timed out
+    output = json.loads(result.stdout)
+    assert output["state"] == "timed out" and "stopped it" in output["reason"]
+    assert graph.wait_planner("stopped", timeout_s=5.0).instruction == "stop"
+    held = graph.positions()["wrist_3_joint"]
+    later = graph.joint_samples("wrist_3_joint", 125)  # half a second of sim steps
+    assert later == pytest.approx([held] * len(later), abs=0.01)
+    assert held < math.radians(150) - 0.2
+    assert graph.run("wrist_3 to 0 degrees").ok
+
+
+def test_a_stop_that_took_effect_is_a_success(graph):
+    result = llm_mas_ros("say", "stop", "--json", env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert output["ok"] is True and output["state"] == "stopped"
+
+
+def test_say_without_a_system_explains_itself_within_seconds():
+    """Not 180 s of silence: a planner on the domain is found within PLANNER_DISCOVERY_S."""
+    env = own_domain()
+    result = llm_mas_ros("say", "elbow to 1 deg", env=env, timeout=30)
+    domain = env["ROS_DOMAIN_ID"]
+    assert result.returncode == 1, result.stderr
+    assert f"no planner on ROS_DOMAIN_ID={domain}" in result.stderr
+    assert "llm-mas-ros up" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["say", "run"])
+def test_a_bad_instruction_fails_before_any_waiting(command):
+    result = llm_mas_ros(command, "", timeout=10)  # no graph up, none started
+    assert result.returncode == 1 and "empty instruction" in result.stderr
 
 
 def test_up_then_say_then_ctrl_c_leaves_nothing_behind(tmp_path):
@@ -342,7 +407,9 @@ def test_plan_several_free_form_instructions_loads_the_model_once():
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines[0]["planner"] == "smollm2"
     assert lines[0]["steps"][0][0]["target"] == pytest.approx(math.pi / 2, abs=1e-4)
-    assert "asks for nothing" in lines[1]["error"]
+    assert "asks for nothing" in lines[1]["reason"] and lines[1]["state"] == "failed"
+    # One schema for every outcome: a failure carries the same fields as a plan.
+    assert set(lines[1]) == set(lines[0]) and lines[0]["ok"] and not lines[1]["ok"]
     # No model call for an instruction in the agent language; its latency: planner_bench.py.
     assert lines[2]["planner"] == "fast-path:rules"
     assert lines[2]["steps"][0][0]["target"] == pytest.approx(math.radians(10), abs=1e-4)

@@ -45,7 +45,7 @@ def test_go_to_ready_then_open_the_gripper(graph):
 def test_out_of_limit_instruction_is_rejected_and_nothing_moves(graph):
     before = graph.positions()
     outcome = graph.run("elbow to 400 degrees")
-    assert not outcome.ok and outcome.state == "failed"
+    assert not outcome.ok and outcome.state == "rejected"
     (rejection,) = outcome.to_json()["rejected"]
     assert rejection["agent"] == "elbow" and "[-160.4, 160.4] deg" in rejection["reason"]
     assert unchanged(before, graph.positions()) == {}

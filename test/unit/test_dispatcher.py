@@ -6,7 +6,7 @@ from llm_mas_ros.core.control.agent import AgentState, AgentStatus, Level, goal_
 from llm_mas_ros.core.planning import dispatcher as D
 from llm_mas_ros.core.planning.execution import HOLD_GOAL, ExecutionState
 from llm_mas_ros.core.planning.pipeline import STOP_PLANNER
-from llm_mas_ros.core.planning.plan import Goal, Plan
+from llm_mas_ros.core.planning.plan import Goal, Plan, Rejection
 
 ELBOW_30 = (Goal("elbow", "move to 30 deg", 0.52, 1.0),)
 OPEN = (Goal("gripper", "open", 0.04, 1.0),)
@@ -129,3 +129,32 @@ def test_the_tick_notices_a_step_that_timed_out(dispatcher):
     dispatcher.agent_statuses([status(a, position=0.0) for a in dispatcher.robot.agent_names], 2.9)
     effects = dispatcher.tick(3.1)  # 1.0 s motion + 1.0 s margin, and elbow still idle
     assert "timed out" in of(D.Report, effects)[-1].status.reason
+
+
+def test_every_instruction_gets_its_own_outcome(dispatcher):
+    """Replaced or stopped, an instruction's end is reported about IT (its id), once."""
+    dispatcher.instruction("elbow to 30 deg", 1.0)
+    assert dispatcher.report(1.0).status.message == "planning"  # nothing dispatched yet
+    dispatcher.planned(1, ELBOW_30, 1.1)
+    assert dispatcher.report(1.1).status.message == "running step 1"
+    effects = dispatcher.instruction("open the gripper", 1.5)
+    ended = [r.status for r in of(D.Report, effects) if r.status.instruction_id == 1]
+    assert [s.state for s in ended] == [ExecutionState.PREEMPTED]
+    assert "replaced by instruction 2 ('open the gripper')" in ended[0].reason
+    assert not ended[0].ok and ended[0].level is Level.ERROR
+    effects = dispatcher.instruction("stop", 1.6)
+    (stopped,) = [r.status for r in of(D.Report, effects) if r.status.instruction_id == 2]
+    assert (
+        stopped.state is ExecutionState.PREEMPTED and "stopped by instruction 3" in stopped.reason
+    )
+    stop = of(D.Report, effects)[-1].status
+    assert stop.instruction_id == 3 and stop.state is ExecutionState.STOPPED and stop.ok
+
+
+def test_a_rejected_plan_is_rejected_not_failed(dispatcher):
+    dispatcher.instruction("elbow to 400 deg", 1.0)
+    plan = Plan("elbow to 400 deg", "rules", rejected=(Rejection("elbow", "to 400", "limits"),))
+    effects = dispatcher.finished_planning(1, plan, 1.1)
+    (report,) = of(D.Report, effects)
+    assert report.status.state is ExecutionState.REJECTED and not report.status.ok
+    assert report.status.reason == "rejected: elbow: limits"

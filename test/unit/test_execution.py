@@ -94,7 +94,7 @@ def test_a_step_times_out():
     reports["elbow"] = report("elbow", "moving", "move to 10 deg", 1, 3.0)
     reports["gripper"] = report("gripper", "moving", "open", 1, 3.0)
     execution.update(reports, 2.0 + 1.0 + 0.01)  # longest goal 2 s + margin 1 s
-    assert execution.state is ExecutionState.FAILED and "timed out" in execution.reason
+    assert execution.state is ExecutionState.TIMED_OUT and "timed out" in execution.reason
 
 
 def test_an_agent_without_recent_status_fails_the_step_before_anything_is_sent():
@@ -168,13 +168,13 @@ def test_a_stopped_plan_holds_the_running_step_and_a_finished_one_holds_nothing(
     execution = start([STEP_1, STEP_2], reports)
     reports["elbow"] = report("elbow", "done", "move to 10 deg", 1, 0.5)
     execution.update(reports, 0.5)
-    execution.stop("replaced by instruction 2")
-    assert execution.state is ExecutionState.STOPPED and execution.hold == ("gripper",)
+    execution.preempt("replaced by instruction 2")
+    assert execution.state is ExecutionState.PREEMPTED and execution.hold == ("gripper",)
 
     finished = start([STEP_2], idle())
     finished.update({"elbow": report("elbow", "done", "move to 20 deg", 1, 1.0)}, 1.0)
     assert finished.state is ExecutionState.DONE and finished.hold == ()
-    finished.stop("too late")
+    finished.preempt("too late")
     assert finished.state is ExecutionState.DONE and finished.hold == ()
 
 
@@ -197,7 +197,7 @@ def test_without_that_hold_a_hold_is_someone_elses_goal():
     assert execution.state is ExecutionState.FAILED and "another goal" in execution.reason
 
 
-def test_a_plan_cut_at_a_rejected_goal_fails_after_the_steps_before_it():
+def test_a_plan_cut_at_a_rejected_goal_is_rejected_after_the_steps_before_it():
     reports = idle()
     execution = PlanExecution()
     execution.add_step(STEP_2)
@@ -205,7 +205,7 @@ def test_a_plan_cut_at_a_rejected_goal_fails_after_the_steps_before_it():
     execution.dispatched(execution.update(reports, 0.0), reports, 0.0)
     reports["elbow"] = report("elbow", "done", "move to 20 deg", 1, 0.5)
     execution.update(reports, 0.5)
-    assert execution.state is ExecutionState.FAILED and execution.steps_done == 1
+    assert execution.state is ExecutionState.REJECTED and execution.steps_done == 1
     assert execution.reason == "rejected: elbow: outside the limits" and execution.hold == ()
 
 

@@ -16,10 +16,16 @@ from dataclasses import dataclass
 
 from ..control.agent import AgentStatus, Level
 from ..robot.model import RobotModel
-from .execution import HOLD_GOAL, AgentReport, ExecutionState, PlanExecution
+from .execution import (
+    HOLD_GOAL,
+    SUCCESSFUL_EXECUTION_STATES,
+    AgentReport,
+    ExecutionState,
+    PlanExecution,
+)
 from .pipeline import STOP_PLANNER, is_stop
 from .plan import Plan, Step
-from .status import PlannerStatus
+from .status import PlannerStatus, clip_text
 
 
 @dataclass(frozen=True)
@@ -37,8 +43,9 @@ class AnnouncePlan:
 
 @dataclass(frozen=True)
 class StartPlanning:
-    """Plan instruction `number` off the executor thread, from `positions` (rad or m); hand
-    back its steps, plan or error with `planned`, `finished_planning` or `planning_failed`."""
+    """Plan instruction `number` off the executor thread, from the agents' `positions()`;
+    hand back its steps, plan or error with `planned`, `finished_planning` or
+    `planning_failed`."""
 
     number: int
     text: str
@@ -71,7 +78,9 @@ class Job:
     def summary(self) -> str:
         execution = self.execution
         if not execution.finished:
-            return f"running step {max(execution.current_step, 1)}"
+            return (
+                f"running step {execution.current_step}" if execution.current_step else "planning"
+            )
         return execution.state.value + (f": {execution.reason}" if execution.reason else "")
 
 
@@ -100,13 +109,15 @@ class Dispatcher:
         previous, self.job = self.job, job
         effects: list[Effect] = []
         held: tuple[str, ...] = ()
+        stop = is_stop(text)
         if previous is not None:
-            previous.execution.stop(f"replaced by instruction {job.number}")
+            how = "stopped" if stop else "replaced"
+            previous.execution.preempt(f"{how} by instruction {job.number} ({clip_text(text)!r})")
             effects += self._conclude(previous, now)  # its holds go before the new goals
             # Those holds (sent now, or moments ago when it failed) may reach the agents'
             # statuses after the new plan's goals are sent: they are not foreign goals.
             held = previous.execution.hold
-        if is_stop(text):
+        if stop:
             effects += self._stop_all(job, now)
         else:
             job.execution.held_before(held)
@@ -171,14 +182,15 @@ class Dispatcher:
         to call from the planning thread."""
         return {name: heard.status.position for name, heard in list(self.reports.items())}
 
-    def report(self, now: float) -> Report:
+    def report(self, now: float, job: Job | None = None) -> Report:
+        """The planner's status, about `job` (default: the current instruction)."""
         ready, readiness = self._readiness(now)
         level, message = (Level.OK if ready else Level.WARN), readiness
-        job = self.job
+        job = job or self.job
         if job is None:
             return Report(PlannerStatus(level, message, ready, readiness, self.backend, 0))
         execution = job.execution
-        if execution.state is ExecutionState.FAILED:
+        if execution.finished and execution.state not in SUCCESSFUL_EXECUTION_STATES:
             level = Level.ERROR
         status = PlannerStatus(
             level=level,
@@ -187,6 +199,7 @@ class Dispatcher:
             readiness=readiness,
             backend=self.backend,
             instruction_count=self.instruction_count,
+            instruction_id=job.number,
             state=execution.state if execution.finished else ExecutionState.RUNNING,
             instruction=job.text,
             reason=execution.reason,
@@ -220,7 +233,7 @@ class Dispatcher:
         job.finished_at = now
         holds: list[Effect] = [SendGoal(agent, HOLD_GOAL) for agent in job.execution.hold]
         summary = f"instruction {job.number}: {job.summary}"
-        return [*holds, Report(self.report(now).status, log=summary)]
+        return [*holds, Report(self.report(now, job).status, log=summary)]
 
     def _stop_all(self, job: Job, now: float) -> list[Effect]:
         """Hold every agent now (a second hold is harmless), then say so on /plan."""

@@ -32,11 +32,23 @@ class AgentReport:
 
 
 class ExecutionState(StrEnum):
+    """Where an instruction is; every instruction ends in exactly one of the last six."""
+
     IDLE = "idle"
     RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    STOPPED = "stopped"
+    DONE = "done"  # every step done
+    STOPPED = "stopped"  # it was a stop ('stop', 'hold', ...), and every agent holds: success
+    REJECTED = "rejected"  # the shield refused a goal (the steps before it ran)
+    PREEMPTED = "preempted"  # a later instruction replaced it, or a stop stopped it
+    FAILED = "failed"  # an agent failed, stopped reporting, or took someone else's goal
+    TIMED_OUT = "timed out"  # a step did not finish within its duration and margin
+
+
+FINISHED_EXECUTION_STATES = frozenset(ExecutionState) - {
+    ExecutionState.IDLE,
+    ExecutionState.RUNNING,
+}
+SUCCESSFUL_EXECUTION_STATES = frozenset({ExecutionState.DONE, ExecutionState.STOPPED})
 
 
 FINISHED_STATES = {AgentState.DONE, AgentState.HOLDING}
@@ -67,7 +79,7 @@ class PlanExecution:
     queued: deque[Step] = field(default_factory=deque)
     planning_done: bool = False
     hold: tuple[str, ...] = ()  # agents to tell HOLD_GOAL: a step cut short left them moving
-    _failure: str = ""  # why the plan fails once its steps are done (a rejected goal)
+    _rejection: str = ""  # why the plan is rejected once its steps are done
     _held_before: frozenset[str] = frozenset()
     _current: dict[str, _Pending] = field(default_factory=dict)
     _deadline: float = 0.0
@@ -79,17 +91,17 @@ class PlanExecution:
 
     @property
     def finished(self) -> bool:
-        return self.state in (ExecutionState.DONE, ExecutionState.FAILED, ExecutionState.STOPPED)
+        return self.state in FINISHED_EXECUTION_STATES
 
     def add_step(self, step: Step) -> None:
         if not self.finished:
             self.queued.append(step)
 
-    def end_planning(self, failure: str = "") -> None:
-        """No more steps will come; with `failure`, the plan fails (for that reason) once the
-        steps it has are done."""
+    def end_planning(self, rejection: str = "") -> None:
+        """No more steps will come; with `rejection` (the shield refused a goal), the plan ends
+        REJECTED, for that reason, once the steps before the refused goal are done."""
         self.planning_done = True
-        self._failure = failure
+        self._rejection = rejection
 
     def held_before(self, agents: Iterable[str]) -> None:
         """HOLD_GOAL went to `agents` just before this plan (its predecessor was cut short):
@@ -100,7 +112,12 @@ class PlanExecution:
         self._finish(ExecutionState.FAILED, reason, spare)
 
     def stop(self, reason: str) -> None:
+        """This instruction was a stop, and the agents were told to hold."""
         self._finish(ExecutionState.STOPPED, reason)
+
+    def preempt(self, reason: str) -> None:
+        """A later instruction (or a stop) takes over; the agents still on ours are to hold."""
+        self._finish(ExecutionState.PREEMPTED, reason)
 
     def abort(self, reason: str) -> None:
         """Fail without telling anyone to hold: the agents were stopped already (an e-stop)."""
@@ -124,8 +141,8 @@ class PlanExecution:
                 return None
             return step
         if self.planning_done:
-            if self._failure:
-                self.fail(self._failure)
+            if self._rejection:
+                self._finish(ExecutionState.REJECTED, self._rejection)
             else:
                 self.state = ExecutionState.DONE
         return None
@@ -202,4 +219,8 @@ class PlanExecution:
         if silent:  # noticed within agent_timeout_s, not only at the step deadline
             self.fail(f"agent {silent} stopped reporting (no status for {self._timeout})")
         elif now > self._deadline:
-            self.fail(f"step {self.current_step} timed out waiting for {', '.join(waiting)}")
+            waiting_for = ", ".join(waiting)
+            self._finish(
+                ExecutionState.TIMED_OUT,
+                f"step {self.current_step} timed out waiting for {waiting_for}",
+            )

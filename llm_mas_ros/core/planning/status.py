@@ -16,7 +16,11 @@ from enum import StrEnum
 
 from ..control.agent import AgentState, AgentStatus, Level
 from ..language.quantities import format_number
-from .execution import ExecutionState
+from .execution import (
+    FINISHED_EXECUTION_STATES,
+    SUCCESSFUL_EXECUTION_STATES,
+    ExecutionState,
+)
 from .plan import Goal, Plan, Rejection
 
 KeyValues = list[tuple[str, str]]
@@ -41,6 +45,7 @@ class Key(StrEnum):
     READINESS = "readiness"
     BACKEND = "backend"
     INSTRUCTION_COUNT = "instruction_count"
+    INSTRUCTION_ID = "instruction_id"
     INSTRUCTION = "instruction"
     REASON = "reason"
     STEP = "step"
@@ -70,6 +75,7 @@ class PlannerStatus:
     readiness: str
     backend: str
     instruction_count: int
+    instruction_id: int = 0  # which instruction this status is about (numbered from 1)
     state: ExecutionState | None = None
     instruction: str = ""
     reason: str = ""
@@ -81,13 +87,12 @@ class PlannerStatus:
 
     @property
     def finished(self) -> bool:
-        return self.state in (ExecutionState.DONE, ExecutionState.FAILED, ExecutionState.STOPPED)
+        return self.state in FINISHED_EXECUTION_STATES
 
     @property
     def ok(self) -> bool:
-        """The instruction ran to its end, and nothing of it was rejected."""
-        rejected = self.plan is not None and bool(self.plan.rejected)
-        return self.state is ExecutionState.DONE and not rejected
+        """The instruction did what it asked: ran to its end, or (a stop) stopped everything."""
+        return self.state in SUCCESSFUL_EXECUTION_STATES
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,7 @@ def encode_planner(status: PlannerStatus) -> KeyValues:
     ]
     if status.state is not None:
         values += [
+            (Key.INSTRUCTION_ID, str(status.instruction_id)),
             (Key.STATE, status.state.value),
             (Key.INSTRUCTION, clip_text(status.instruction)),
             (Key.REASON, status.reason),
@@ -178,6 +184,7 @@ def decode_planner(level: int, message: str, values: Mapping[str, str]) -> Plann
     try:
         level_ = Level(level)
         count = int(values.get(Key.INSTRUCTION_COUNT, ""))
+        instruction_id = int(values.get(Key.INSTRUCTION_ID) or 0)
         state = ExecutionState(values[Key.STATE]) if Key.STATE in values else None
         step = int(values.get(Key.STEP) or 0)
     except ValueError:
@@ -190,6 +197,7 @@ def decode_planner(level: int, message: str, values: Mapping[str, str]) -> Plann
         readiness=values.get(Key.READINESS, ""),
         backend=values.get(Key.BACKEND, ""),
         instruction_count=count,
+        instruction_id=instruction_id,
         state=state,
         instruction=instruction,
         reason=values.get(Key.REASON, ""),
