@@ -4,6 +4,8 @@
   llm-mas-ros run "TEXT" [--json] [--attach]          bring up sim + agents + planner, execute
   llm-mas-ros up                                      bring the whole system up and keep it up
   llm-mas-ros say "TEXT"                              send to a running system, follow progress
+  llm-mas-ros monitor                                 live view of the agents and the planner
+  llm-mas-ros train-policy [...]                      train the agents' policy in the sim
 
 `up`, `say` and `run --attach` use the environment's ROS_DOMAIN_ID like every ROS tool; `run`
 alone brings up a graph of its own, on a free domain limited to this host. Errors print one line
@@ -25,7 +27,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .core.errors import ConfigError, LlmMasError, PlanError
-from .core.planning.pipeline import PlanningPipeline
+from .core.planning.execution import ExecutionState
+from .core.planning.pipeline import PlanningPipeline, check_instruction
+from .core.planning.plan import Plan
 from .core.planning.planner_settings import (
     BACKENDS,
     PlannerBackend,
@@ -39,8 +43,24 @@ from .core.sim.sim_settings import initial_positions, sim_settings_from_params
 from .launcher.bringup import config_files, dds_environment, node_list
 from .launcher.processes import DomainClaim, ProcessGroup, claim_free_domain
 
-EXIT_FAILED = 1  # the instruction did not succeed (rejected, failed, timed out)
+# Exit codes. An instruction's outcome (ExecutionState) has one each; a stop that took effect
+# is a success.
+EXIT_FAILED = 1  # failed: an agent, the planning, or the graph
 EXIT_USAGE = 2  # bad arguments, configuration or environment
+EXIT_REJECTED = 3  # the shield (or the planner) refused it
+EXIT_PREEMPTED = 4  # a later instruction or a stop took over
+EXIT_TIMED_OUT = 5  # it did not finish in time (and was stopped)
+EXIT_INTERRUPTED = 130  # Ctrl-C (which stops the instruction first)
+OUTCOME_EXIT_CODES = {
+    ExecutionState.DONE: 0,
+    ExecutionState.STOPPED: 0,
+    ExecutionState.FAILED: EXIT_FAILED,
+    ExecutionState.REJECTED: EXIT_REJECTED,
+    ExecutionState.PREEMPTED: EXIT_PREEMPTED,
+    ExecutionState.TIMED_OUT: EXIT_TIMED_OUT,
+}
+DOMAIN_IDS = range(0, 233)  # what ROS 2 allows for ROS_DOMAIN_ID
+PLANNER_DISCOVERY_S = 8.0  # a planner on the domain is discovered well within this (s)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)  # stop cleanly, like Ctrl-C
 
 
@@ -112,13 +132,26 @@ def cmd_plan(args: argparse.Namespace) -> int:
         try:
             plan = pipeline.plan(text, positions)
         except PlanError as error:
-            status = EXIT_FAILED
-            result: dict[str, Any] = {"instruction": text, "error": str(error)}
-            print(json.dumps(result) if args.json else f"{text!r}: cannot plan: {error}")
+            status = status or EXIT_FAILED
+            failed = plan_result(Plan(text, ""), ExecutionState.FAILED, str(error))
+            print(json.dumps(failed) if args.json else f"{text!r}: cannot plan: {error}")
             continue
-        status = status or (EXIT_FAILED if plan.rejected else 0)
-        print(json.dumps(plan.to_json()) if args.json else plan.describe(), flush=True)
+        state, reason = None, ""
+        if plan.rejected:
+            first = plan.rejected[0]
+            state, reason = ExecutionState.REJECTED, f"rejected: {first.agent}: {first.reason}"
+        status = status or (EXIT_REJECTED if plan.rejected else 0)
+        result = plan_result(plan, state, reason)
+        print(json.dumps(result) if args.json else plan.describe(), flush=True)
     return status
+
+
+def plan_result(plan: Plan, state: ExecutionState | None, reason: str) -> dict[str, Any]:
+    """The one JSON object of every outcome: the plan (ARCHITECTURE section 5) with `ok`,
+    `state` ('planned' for a plan that was only planned) and `reason`; run/say add
+    `final_positions` and `timings_ms`."""
+    ok = state is None or state in (ExecutionState.DONE, ExecutionState.STOPPED)
+    return {**plan.to_json(), "ok": ok, "state": state or "planned", "reason": reason}
 
 
 @contextlib.contextmanager
@@ -126,6 +159,7 @@ def _ros() -> Iterator[None]:
     """rclpy for this process (imported here: `plan` must work without ROS), with the
     package's Fast DDS profile like the nodes (Fast DDS reads the variable when rclpy.init
     creates the participant, so setting it here is early enough)."""
+    _check_domain_id(os.environ.get("ROS_DOMAIN_ID", ""))
     os.environ.update(dds_environment())
     import rclpy
     from rclpy.impl.implementation_singleton import rclpy_implementation
@@ -143,6 +177,22 @@ def _ros() -> Iterator[None]:
         rclpy.try_shutdown()
 
 
+def _check_domain_id(text: str) -> None:
+    """ROS_DOMAIN_ID as ROS 2 takes it (unset or empty: 0), else a ConfigError of our own
+    (rcl would print a Fast DDS error for 250, and accept -1)."""
+    if not text.strip():
+        return
+    try:
+        domain = int(text)
+    except ValueError:
+        domain = -1
+    if domain not in DOMAIN_IDS:
+        raise ConfigError(
+            f"ROS_DOMAIN_ID={text!r} is not a ROS 2 domain id: use an integer from "
+            f"{DOMAIN_IDS.start} to {DOMAIN_IDS.stop - 1}"
+        )
+
+
 def _own_domain() -> DomainClaim:
     """A graph of its own for `run`: a DDS domain no participant on this host uses, claimed
     until `run` ends, discovery limited to this host, so two `run`s, or a `run` beside an `up`,
@@ -155,40 +205,62 @@ def _own_domain() -> DomainClaim:
 
 
 @contextlib.contextmanager
-def _graph(args: argparse.Namespace, inherit_output: bool) -> Iterator[Callable[[], str | None]]:
-    """Start sim + agents + planner unless attaching; yields a liveness check."""
+def _graph(args: argparse.Namespace, inherit_output: bool) -> Iterator[ProcessGroup | None]:
+    """Start sim + agents + planner (None when attaching to a running system)."""
     if getattr(args, "attach", False):
-        yield lambda: None
+        yield None
         return
     specs = node_list(
-        sim=args.sim, config_dir=args.config, agents=args.agents, planner_backend=args.planner
+        sim=args.sim,
+        config_dir=args.config,
+        agents=args.agents,
+        planner_backend=args.planner,
+        sim_parameters=_sim_overrides(args),
     )
     _convert_embedded_model(_planner_settings(config_files(args.config), args.planner))
     with ProcessGroup(specs, inherit_output=inherit_output) as group:
+        yield group
 
-        def alive() -> str | None:
-            dead = group.failed()
-            return group.describe_exit(dead) if dead else None
 
-        yield alive
+def _sim_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """--viewer / --record as mujoco_sim parameters (the path absolute: a node's working
+    folder may differ)."""
+    overrides: dict[str, Any] = {}
+    if getattr(args, "viewer", False):
+        overrides["viewer"] = True
+    if getattr(args, "record", None):
+        overrides["record"] = str(Path(args.record).expanduser().resolve())
+    if overrides and (getattr(args, "attach", False) or args.sim != "mujoco"):
+        raise ConfigError("--viewer and --record need the embedded sim (not --attach, --sim none)")
+    return overrides
+
+
+def _alive(group: ProcessGroup | None) -> Callable[[], str | None]:
+    return group.first_death if group else lambda: None
 
 
 @contextlib.contextmanager
 def _ready_client(
-    robot: RobotModel, timeout_s: float, alive: Callable[[], str | None] = lambda: None
+    robot: RobotModel,
+    timeout_s: float,
+    alive: Callable[[], str | None] = lambda: None,
+    planner_within_s: float | None = None,
 ) -> Iterator[Any]:
-    """A GraphClient of the running system, once its planner is ready."""
+    """A GraphClient of the running system, once its planner is ready; with
+    `planner_within_s`, a GraphError right away when no planner is on the domain by then."""
     from .ros.client import GraphClient
 
     client = GraphClient(robot, node_name=f"llm_mas_cli_{os.getpid()}")
     try:
+        if planner_within_s is not None:
+            client.wait_for_planner(planner_within_s)
         client.wait_ready(timeout_s, alive)
         yield client
     finally:
         client.close()
 
 
-def _print_outcome(outcome, as_json: bool) -> None:
+def _print_outcome(outcome: Any, as_json: bool) -> None:
     result = outcome.to_json()
     if as_json:
         print(json.dumps(result), flush=True)
@@ -198,32 +270,47 @@ def _print_outcome(outcome, as_json: bool) -> None:
     for rejection in result["rejected"]:
         print(f"rejected {rejection['agent']}: {rejection['reason']}")
     verdict = "ok" if outcome.ok else f"{outcome.state}: {outcome.reason}"
-    print(f"{verdict} (done after {result['timings_ms']['done']} ms)")
-    print(
-        "final positions: " + ", ".join(f"{j}={v:.4f}" for j, v in outcome.final_positions.items())
+    print(f"{verdict} (after {result['timings_ms']['done']} ms)")
+    print("final positions: " + _positions_text(outcome.final_positions))
+
+
+def _positions_text(positions: dict[str, float]) -> str:
+    return ", ".join(f"{joint}={value:.4f}" for joint, value in positions.items())
+
+
+def _execute(client: Any, args: argparse.Namespace, **options: Any) -> int:
+    outcome = client.execute(
+        args.instruction, args.timeout, stop_on_timeout=not args.keep_running, **options
     )
+    _print_outcome(outcome, args.json)
+    return OUTCOME_EXIT_CODES.get(outcome.planner.state, EXIT_FAILED)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    check_instruction(args.instruction)  # before anything starts
+    _sim_overrides(args)  # --viewer/--record with --attach: an error before anything starts
     robot, _ = _load(args.config)
     with (
         contextlib.nullcontext() if args.attach else _own_domain(),
-        _graph(args, inherit_output=False) as alive,
+        _graph(args, inherit_output=False) as group,
         _ros(),
-        _ready_client(robot, args.ready_timeout, alive) as client,
+        _ready_client(robot, args.ready_timeout, _alive(group)) as client,
     ):
-        outcome = client.execute(args.instruction, args.timeout, alive=alive)
-    _print_outcome(outcome, args.json)
-    return 0 if outcome.ok else EXIT_FAILED
+        code = _execute(client, args, alive=_alive(group))
+        if group and code == 0:
+            group.discard_logs()
+        elif group:
+            print(f"llm-mas-ros: the nodes' logs are in {group.log_dir}", file=sys.stderr)
+    return code
 
 
 def cmd_say(args: argparse.Namespace) -> int:
+    check_instruction(args.instruction)  # before any waiting
     robot, _ = _load(args.config)
     progress = None if args.json else (lambda message: print(f"planner: {message}", flush=True))
-    with _ros(), _ready_client(robot, args.ready_timeout) as client:
-        outcome = client.execute(args.instruction, args.timeout, on_progress=progress)
-    _print_outcome(outcome, args.json)
-    return 0 if outcome.ok else EXIT_FAILED
+    discovery_s = min(PLANNER_DISCOVERY_S, args.ready_timeout)
+    with _ros(), _ready_client(robot, args.ready_timeout, planner_within_s=discovery_s) as client:
+        return _execute(client, args, on_progress=progress)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -231,10 +318,11 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     robot, _ = _load(args.config)
     with (
-        _graph(args, inherit_output=True) as alive,
+        _graph(args, inherit_output=True) as group,
         _ros(),
-        _ready_client(robot, args.ready_timeout, alive) as client,
+        _ready_client(robot, args.ready_timeout, _alive(group)) as client,
     ):
+        alive = _alive(group)
         try:  # from the moment it says so, Ctrl-C is how `up` is meant to end: exit 0
             print(
                 'llm-mas-ros: ready. In another terminal: llm-mas-ros say "go to ready"; '
@@ -246,6 +334,21 @@ def cmd_up(args: argparse.Namespace) -> int:
             return 0
     print(f"llm-mas-ros: {alive()}", file=sys.stderr)
     return EXIT_FAILED
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from .ros.monitor import run_monitor
+
+    robot, _ = _load(args.config)
+    with _ros():
+        return run_monitor(robot, refresh_hz=args.refresh)
+
+
+def cmd_train_policy(args: argparse.Namespace) -> int:
+    from .training.train_cli import train_policy  # torch: only for this command
+
+    config = ["--config", args.config] if args.config else []
+    return train_policy([*config, *args.rest])
 
 
 class _OneLineErrors(argparse.ArgumentParser):
@@ -286,6 +389,23 @@ def _parser() -> argparse.ArgumentParser:
     say.add_argument("instruction")
     say.set_defaults(run=cmd_say)
 
+    monitor = commands.add_parser(
+        "monitor", help="live view of every agent and the planner on the domain (q quits)"
+    )
+    monitor.add_argument(
+        "--refresh", type=float, default=10.0, help="redraws per second (default 10)"
+    )
+    monitor.set_defaults(run=cmd_monitor)
+
+    train = commands.add_parser(
+        "train-policy",
+        help="train the agents' language-conditioned policy in the embedded sim "
+        "(options: llm-mas-ros train-policy --help)",
+        add_help=False,
+    )
+    train.add_argument("rest", nargs=argparse.REMAINDER)
+    train.set_defaults(run=cmd_train_policy)
+
     for sub in (plan, run, up, say):
         sub.add_argument("--planner", choices=BACKENDS, help="planner backend (default: config)")
     for sub in (plan, run, say):
@@ -295,7 +415,13 @@ def _parser() -> argparse.ArgumentParser:
             "--timeout",
             type=float,
             default=120.0,
-            help="seconds to wait for the instruction to finish (default 120)",
+            help="seconds to wait for the instruction to finish (default 120); then it is "
+            "stopped (exit 5)",
+        )
+        sub.add_argument(
+            "--keep-running",
+            action="store_true",
+            help="at --timeout, leave the instruction running and say so (exit 1)",
         )
     for sub in (run, up, say):
         sub.add_argument(
@@ -318,6 +444,17 @@ def _parser() -> argparse.ArgumentParser:
             default="grouped",
             help="all agents in one process (default) or one process each",
         )
+        sub.add_argument(
+            "--viewer",
+            action="store_true",
+            help="show the embedded sim in MuJoCo's viewer (where a display exists)",
+        )
+        sub.add_argument(
+            "--record",
+            metavar="PATH",
+            help="render the embedded sim's motion off-screen to PATH (.png contact sheet or "
+            ".mp4), written when the sim stops",
+        )
     return parser
 
 
@@ -339,9 +476,12 @@ def _show_progress() -> None:
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line, with `plan`'s instructions allowed on both sides of its options
     (`plan "a" --file f "b"`): argparse takes one run of positionals, so `plan` gets the
-    later ones back as unrecognised arguments and keeps those that are not options."""
+    later ones back as unrecognised arguments and keeps those that are not options.
+    `train-policy` hands all of its arguments to its own parser."""
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
+    if args.command == "train-policy":
+        args.rest, extra = [*extra, *args.rest], []
     unknown = [arg for arg in extra if args.command != "plan" or arg.startswith("-")]
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
@@ -367,8 +507,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LlmMasError as error:
         print(f"llm-mas-ros: error: {error}", file=sys.stderr)
         return EXIT_USAGE if isinstance(error, ConfigError) else EXIT_FAILED
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as interrupt:
+        positions = getattr(interrupt, "positions", None)  # ros.client.Interrupted
+        if positions:
+            print(f"llm-mas-ros: stopped; joints at {_positions_text(positions)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as error:  # last resort, e.g. from rclpy or the OS: a line, not a trace
         print(f"llm-mas-ros: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_USAGE

@@ -167,11 +167,13 @@ def node_list(
     remappings: Sequence[tuple[str, str]] = (),
     part: str = "all",
     use_sim_time: bool = False,
+    sim_parameters: Mapping[str, Any] | None = None,
 ) -> list[NodeSpec]:
     """This package's nodes: the MuJoCo simulator (sim='mujoco'), agents (one process for all,
     or one each) and the planner; `part` picks one side for multi-machine use. Every node gets
     `use_sim_time` when set (Gazebo's /clock). `planner_backend` overrides config/planner.yaml's
-    `backend`. What sim='gazebo' and sim='none' add from other packages: robot_nodes()."""
+    `backend`, `sim_parameters` config/sim.yaml's (viewer, record). What sim='gazebo' and
+    sim='none' add from other packages: robot_nodes()."""
     _check_choice("sim", sim, SIMULATORS)
     _check_choice("agents", agents, AGENT_LAYOUTS)
     _check_choice("part", part, PARTS)
@@ -187,7 +189,8 @@ def node_list(
                 f"{PACKAGE}.nodes.sim_node",
                 "mujoco_sim",
                 (robot_file, str(files["sim"])),
-                remappings=remaps,
+                dict(sim_parameters or {}),
+                remaps,
             )
         )
     if part in ("all", "agents"):

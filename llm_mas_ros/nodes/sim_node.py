@@ -3,7 +3,8 @@
 Publishes /joint_states (sensor_msgs/JointState) and accepts <controller>/commands
 (std_msgs/Float64MultiArray, one value) per joint, exactly like forward command controllers, so
 agents drive it, Gazebo or a real robot unchanged. Physics steps in real time at
-physics_rate_hz, caught up on each publish tick.
+physics_rate_hz, caught up on each publish tick. With `viewer` it shows in MuJoCo's viewer where
+a display exists; with `record` it renders the motion to a file written at shutdown.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from std_msgs.msg import Float64MultiArray
 from ..core.control.agent import Level
 from ..core.planning.status import SimStatus
 from ..core.sim.arm import ArmSimulation
+from ..core.sim.recording import SimView
 from ..ros import qos, topics
 from ..ros.messages import sim_diagnostic
 from ..ros.params import declare_robot, declare_sim
@@ -56,6 +58,11 @@ class MujocoSimNode(Node):
         self.rejected_commands = 0
         self.skipped_s = 0.0
         self.clock_origin = monotonic() - self.sim.time
+        self.view = SimView(self.sim, settings)
+        for warning in self.view.warnings:
+            self.get_logger().warning(warning)
+        for note in self.view.notes:
+            self.get_logger().info(note)
         self.create_timer(1.0 / settings.publish_rate_hz, self._tick)
         self.create_timer(DIAGNOSTIC_PERIOD_S, self._report)
         self.get_logger().info(
@@ -79,11 +86,17 @@ class MujocoSimNode(Node):
             self.clock_origin += target - self.sim.time
             target = self.sim.time
         self.sim.advance_to(target)
+        self.view.update()
         self.state.header.stamp = self.get_clock().now().to_msg()
         self.state.position = self.sim.positions.tolist()
         self.state.velocity = self.sim.velocities.tolist()
         self.state.effort = self.sim.efforts.tolist()
         self.joint_states.publish(self.state)
+
+    def destroy_node(self) -> None:
+        for note in self.view.close():  # the recording is written here, at a clean shutdown
+            self.get_logger().info(note)
+        super().destroy_node()
 
     def _report(self) -> None:
         behind = self.skipped_s > 0

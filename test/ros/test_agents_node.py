@@ -5,7 +5,8 @@ import math
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rcl_interfaces.msg import Log
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_rosout_default
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool, Float64MultiArray, String
 
@@ -197,3 +198,13 @@ def test_a_latched_release_does_not_undo_a_live_stop_twice_heard(harness, arm):
     arm.goals["elbow"].publish(String(data="move to 5 deg"))
     assert harness.until(lambda: arm.state("elbow") == "done")
     assert arm.last("elbow").goal_count == 1
+
+
+def test_a_refused_goal_is_logged_by_the_agents_own_node(harness, arm):
+    logs = []
+    harness.tester.create_subscription(Log, "/rosout", logs.append, qos_profile_rosout_default)
+    arm.goals["wrist_3"].publish(String(data="tentacle to 3 deg"))
+    assert harness.until(
+        lambda: any("does not understand" in log.msg and log.name == "wrist_3" for log in logs)
+    )
+    assert not any("does not understand" in log.msg for log in logs if log.name != "wrist_3")

@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
+from llm_mas_ros import cli
 from llm_mas_ros.cli import parse_arguments
+from llm_mas_ros.core.errors import ConfigError
 from llm_mas_ros.core.planning.llm import models
 from llm_mas_ros.launcher.processes import (
     DOMAIN_IDS,
@@ -119,3 +121,21 @@ def test_the_cli_converts_the_embedded_model_once_with_progress_even_in_a_pipe(t
     )
     folder = models.smollm2_cache_dir().name  # this process has no override: same version
     assert result.stderr == f"llm-mas-ros: converting into {folder}\n"
+
+
+def test_train_policy_hands_every_argument_to_its_own_parser():
+    args = parse_arguments(["train-policy", "--help"])
+    assert args.rest == ["--help"]
+    args = parse_arguments(["--config", "c", "train-policy", "--epochs", "2", "--json"])
+    assert args.rest == ["--epochs", "2", "--json"] and args.config == "c"
+
+
+@pytest.mark.parametrize("flags", [["--viewer"], ["--record", "out.png"]])
+def test_viewer_and_record_become_sim_parameters_and_need_the_embedded_sim(flags):
+    args = parse_arguments(["run", "elbow to 5 deg", *flags])
+    overrides = cli._sim_overrides(args)
+    assert overrides and set(overrides) <= {"viewer", "record"}
+    if "record" in overrides:
+        assert overrides["record"].endswith("out.png") and overrides["record"].startswith("/")
+    with pytest.raises(ConfigError, match="need the embedded sim"):
+        cli._sim_overrides(parse_arguments(["run", "x", "--attach", *flags]))

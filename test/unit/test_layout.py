@@ -14,13 +14,14 @@ ALLOWED = {
     "core.robot": {"core.errors"},
     "core.language": {"core.errors", "core.robot"},
     "core.control": {"core.errors", "core.robot", "core.language"},
-    "core.sim": {"core.errors", "core.robot"},
+    "core.sim": {"core.errors", "core.robot", "core.language", "core.control"},
     "core.planning": {"core.errors", "core.robot", "core.language", "core.control"},
     "eval": {"core"},
+    "training": {"core", "launcher"},
     "launcher": {"core"},
     "ros": {"core", "launcher"},
     "nodes": {"core", "ros", "launcher"},
-    "cli": {"core", "ros", "launcher"},
+    "cli": {"core", "ros", "launcher", "training"},
 }
 
 

@@ -189,3 +189,17 @@ def test_a_planner_beside_the_control_loops_leaves_them_a_cpu(monkeypatch, cpus,
 def test_thread_environment_variables_win_over_the_planner_default(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     assert models.threads_beside_control_loops() == 0
+
+
+def test_no_progress_bars_off_a_terminal(monkeypatch):
+    """Launch output and log files get the logged start and end, not progress bars."""
+    import transformers.utils.logging as hf_logging
+
+    hf_logging.enable_progress_bar()
+    monkeypatch.setattr(models.sys.stderr, "isatty", lambda: True)
+    models._quiet_progress_off_a_terminal()
+    assert hf_logging.is_progress_bar_enabled()
+    monkeypatch.setattr(models.sys.stderr, "isatty", lambda: False)
+    models._quiet_progress_off_a_terminal()
+    assert not hf_logging.is_progress_bar_enabled()
+    hf_logging.enable_progress_bar()

@@ -25,7 +25,13 @@ class SimSettings:
     prismatic_kv: float = 60.0
     armature: float = 0.1
     gravity_compensation: bool = True
+    viewer: bool = False
+    record: str = ""
+    record_rate_hz: float = 25.0
 
+
+# What `record` may write: a contact sheet of the motion, or a video (needs imageio-ffmpeg).
+RECORD_FORMATS = (".png", ".mp4")
 
 SIM_PARAMETERS = dataclass_specs(
     SimSettings,
@@ -39,6 +45,10 @@ SIM_PARAMETERS = dataclass_specs(
         "prismatic_kv": "position servo damping of prismatic joints",
         "armature": "rotor inertia added to every joint (kg*m^2 revolute, kg prismatic)",
         "gravity_compensation": "drives compensate gravity, as industrial arms do",
+        "viewer": "open MuJoCo's passive viewer where a display exists (else say so, run on)",
+        "record": "file the motion is rendered off-screen to, written at shutdown: .png (a "
+        "contact sheet) or .mp4 ('': no recording)",
+        "record_rate_hz": "frames per simulated second that `record` renders",
     },
     units={
         "physics_rate_hz": "Hz",
@@ -48,6 +58,7 @@ SIM_PARAMETERS = dataclass_specs(
         "prismatic_kp": "N/m",
         "prismatic_kv": "N*s/m",
         "armature": "kg*m^2 or kg",
+        "record_rate_hz": "Hz",
     },
     ranges={
         "physics_rate_hz": Range(100.0),
@@ -56,6 +67,7 @@ SIM_PARAMETERS = dataclass_specs(
             ("revolute_kp", "revolute_kv", "prismatic_kp", "prismatic_kv"), NON_NEGATIVE
         ),
         "armature": NON_NEGATIVE,
+        "record_rate_hz": Range(0.0, 60.0, low_open=True),
     },
 )
 
@@ -66,6 +78,10 @@ def sim_settings_from_params(params: Mapping[str, object]) -> SimSettings:
     settings = SimSettings(**read_parameters(SIM_PARAMETERS, params))
     if settings.publish_rate_hz > settings.physics_rate_hz:
         raise ConfigError("publish_rate_hz cannot exceed physics_rate_hz")
+    if settings.record and not settings.record.lower().endswith(RECORD_FORMATS):
+        raise ConfigError(
+            f"record must name a {' or '.join(RECORD_FORMATS)} file, got {settings.record!r}"
+        )
     return settings
 
 

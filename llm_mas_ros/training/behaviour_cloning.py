@@ -1,0 +1,192 @@
+"""Behaviour cloning of the classical controller in the multi-agent env, with noise injection.
+
+Demonstrations: the expert (`MinimumJerkPolicy` on the env's observation) is rolled out over
+generated phrasings; in a share of the episodes the executed command carries a slowly varying
+offset (DART-style noise injection), while the label stays the expert's command at the state
+actually reached, so the policy learns to come back to the profile after drifting off it.
+Held-out episodes (other seeds) score the learned policy against the expert on the same goals.
+Units: rad or m, s.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..core.control.learned_policy import (
+    LearnedPolicy,
+    PolicyWeights,
+    export_weights,
+    residual_target,
+    torch_model,
+)
+from ..core.control.policies import MinimumJerkPolicy
+from ..core.robot.model import JointType, RobotModel
+from ..core.sim.multi_agent_env import ArmTeamEnv
+
+HELD_OUT_SEED_OFFSET = 1_000_000  # held-out episodes use seeds far from the training ones
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Budget and hyper-parameters of one behaviour-cloning run."""
+
+    episodes: int = 60
+    held_out_episodes: int = 8
+    epochs: int = 10
+    batch_size: int = 512
+    learning_rate: float = 3e-3
+    hidden: tuple[int, ...] = (64, 64)
+    output_scale: float = 0.02
+    noise_share: float = 0.5  # share of demonstration episodes with injected noise
+    noise_steps: float = 3.0  # noise offset scale, in ticks at the velocity limit (v_max * dt)
+    max_motion_s: float = 4.0
+    seed: int = 0
+    threads: int = 2
+
+
+@dataclass
+class Demonstrations:
+    features: np.ndarray  # (rows, F + E) float32, the env's observations
+    labels: np.ndarray  # (rows,) the residual y of the expert's command
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+@dataclass
+class Report:
+    """What a run measured: errors in rad (revolute joints) and mm (the gripper)."""
+
+    demonstrations: int
+    train_loss: float
+    held_out: dict[str, dict[str, float]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _labels(env: ArmTeamEnv, expert: np.ndarray, scale: float) -> np.ndarray:
+    obs = env.observation
+    return residual_target(expert, obs.position, obs.lower, obs.upper, scale)
+
+
+def collect(
+    env: ArmTeamEnv, config: TrainConfig, progress: Callable[[str], None] | None = None
+) -> Demonstrations:
+    """Expert rollouts over `config.episodes` seeded episodes (seed, seed + 1, ...)."""
+    rng = np.random.default_rng(config.seed)
+    expert_policy = MinimumJerkPolicy()
+    features, labels = [], []
+    names = env.possible_agents
+    for episode in range(config.episodes):
+        observations, _ = env.reset(seed=config.seed + episode)
+        noisy = rng.random() < config.noise_share
+        offset = np.zeros(len(names))
+        while env.agents:
+            expert = expert_policy.act(env.observation)
+            features.append(np.stack([observations[n] for n in names]))
+            labels.append(_labels(env, expert, config.output_scale))
+            command = expert
+            if noisy:  # a slowly varying offset: drifts the state off the profile
+                offset = 0.95 * offset + rng.normal(0.0, 0.3, len(names)) * env.max_step
+                command = expert + config.noise_steps * offset
+            observations, *_ = env.step({n: command[i : i + 1] for i, n in enumerate(names)})
+        if progress and (episode + 1) % max(1, config.episodes // 10) == 0:
+            progress(f"demonstrations: {episode + 1}/{config.episodes} episodes")
+    return Demonstrations(np.concatenate(features), np.concatenate(labels).astype(np.float32))
+
+
+def fit(
+    data: Demonstrations,
+    env: ArmTeamEnv,
+    config: TrainConfig,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[PolicyWeights, float]:
+    """Train the parameter-shared FiLM MLP on `data`; returns its weights and the last
+    epoch's mean loss."""
+    import torch
+
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.threads)
+    model = torch_model(env.possible_agents, env.embedding_dim, config.hidden, config.output_scale)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, max(1, config.epochs))
+    width = data.features.shape[1] - env.embedding_dim
+    features = torch.from_numpy(data.features[:, :width])
+    embedding = torch.from_numpy(np.ascontiguousarray(data.features[:, width:]))
+    labels = torch.from_numpy(data.labels)
+    generator = torch.Generator().manual_seed(config.seed)
+    loss_mean = float("nan")
+    for epoch in range(config.epochs):
+        order = torch.randperm(len(data), generator=generator)
+        total, batches = 0.0, 0
+        for start in range(0, len(data), config.batch_size):
+            batch = order[start : start + config.batch_size]
+            loss = torch.nn.functional.smooth_l1_loss(
+                model(features[batch], embedding[batch]), labels[batch], beta=0.1
+            )
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            total, batches = total + float(loss.detach()), batches + 1
+        schedule.step()
+        loss_mean = total / max(batches, 1)
+        if progress:
+            progress(f"epoch {epoch + 1}/{config.epochs}: loss {loss_mean:.4f}")
+    return export_weights(model), loss_mean
+
+
+def evaluate(env: ArmTeamEnv, act: Callable[[], np.ndarray], seeds: range) -> dict[str, float]:
+    """Mean tracking error against the commanded profile and final error (rad; mm for
+    prismatic joints) and the share of episodes where every agent ends within 0.01 rad / 1 mm,
+    over the episodes of `seeds`, driving every agent with `act()` (commands, rad or m)."""
+    prismatic = np.array([a.joint.kind is JointType.PRISMATIC for a in env.robot.agents])
+    unit = np.where(prismatic, 1000.0, 1.0)  # m -> mm
+    success_at = np.where(prismatic, 0.001, 0.01)
+    expert = MinimumJerkPolicy()
+    tracking, final, successes = [], [], 0
+    for seed in seeds:
+        env.reset(seed=seed)
+        while env.agents:
+            command = act()
+            env.step({n: command[i : i + 1] for i, n in enumerate(env.possible_agents)})
+            reference = expert.act(env.observation)
+            tracking.append(np.abs(env.sim.positions - reference) * unit)
+        error = env.final_errors()
+        final.append(error * unit)
+        successes += bool(np.all(error < success_at))
+    track, last = np.array(tracking), np.array(final)
+    return {
+        "tracking_error_rad": float(track[:, ~prismatic].mean()),
+        "tracking_error_mm": float(track[:, prismatic].mean()),
+        "final_error_rad": float(last[:, ~prismatic].mean()),
+        "final_error_mm": float(last[:, prismatic].mean()),
+        "success": successes / max(len(seeds), 1),
+    }
+
+
+def train_behaviour_cloning(
+    robot: RobotModel,
+    config: TrainConfig = TrainConfig(),
+    progress: Callable[[str], None] | None = None,
+) -> tuple[PolicyWeights, Report]:
+    """Demonstrations, training, and the held-out comparison with the expert."""
+    began = time.monotonic()
+    env = ArmTeamEnv(robot, max_motion_s=config.max_motion_s)
+    data = collect(env, config, progress)
+    weights, loss = fit(data, env, config, progress)
+    policy = LearnedPolicy(weights, env.possible_agents)
+    expert = MinimumJerkPolicy()
+    first = config.seed + HELD_OUT_SEED_OFFSET
+    seeds = range(first, first + config.held_out_episodes)
+    report = Report(demonstrations=len(data), train_loss=loss)
+    report.held_out["policy"] = evaluate(env, lambda: policy.act(env.observation), seeds)
+    report.held_out["expert"] = evaluate(env, lambda: expert.act(env.observation), seeds)
+    report.seconds = time.monotonic() - began
+    return weights, report
