@@ -22,7 +22,7 @@ from std_msgs.msg import Bool, String
 from ..core.errors import LlmMasError
 from ..core.planning import dispatcher as D
 from ..core.planning.llm.models import threads_beside_control_loops
-from ..core.planning.planner_settings import PlannerSettings, build_pipeline
+from ..core.planning.planner_settings import PlannerSettings, build_dispatcher, build_pipeline
 from ..core.planning.status import PLANNER_NODE
 from ..ros import qos, topics
 from ..ros.messages import agent_statuses, planner_diagnostic
@@ -41,9 +41,7 @@ class PlannerNode(Node):
         self.now = control_clock(self)
         self.get_logger().info(f"loading planner backend {settings.backend!r}")
         self.pipeline = build_pipeline(robot, settings)
-        self.dispatcher = D.Dispatcher(
-            robot, self.pipeline.name, settings.step_timeout_margin_s, settings.agent_timeout_s
-        )
+        self.dispatcher = build_dispatcher(robot, self.pipeline.name, settings)
         self.goal_publishers = {
             agent.name: self.create_publisher(
                 String, agent.goal_topic, qos.GOALS, qos_overriding_options=qos.overridable()

@@ -283,7 +283,7 @@ def test_ctrl_c_of_say_stops_the_instruction_it_sent(graph):
 
 def test_a_replaced_instruction_is_reported_preempted_not_ok(graph):
     first = subprocess.Popen(
-        [*CLI, "say", "wrist_1 to 90 degrees slowly"],
+        [*CLI, "say", "shoulder_pan to 90 degrees slowly"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -293,17 +293,19 @@ def test_a_replaced_instruction_is_reported_preempted_not_ok(graph):
         for line in first.stdout:
             if "running step 1" in line:
                 break
-        second = llm_mas_ros("say", "wrist_1 to 10 degrees", "--json", env=dict(os.environ))
-        assert second.returncode == 0 and json.loads(second.stdout)["ok"], second.stderr
+        second = llm_mas_ros("say", "shoulder_pan to 10 degrees", "--json", env=dict(os.environ))
+        assert second.returncode == 0 and json.loads(second.stdout)["ok"], second.stdout
         assert first.wait(timeout=30) == 4, first.stderr.read()  # preempted
         verdict = first.stdout.read()
         assert (
-            "preempted: replaced by instruction" in verdict and "wrist_1 to 10 degrees" in verdict
+            "preempted: replaced by instruction" in verdict
+            and "shoulder_pan to 10 degrees" in verdict
         )
     finally:
         if first.poll() is None:
             first.kill()
-    assert graph.positions()["wrist_1_joint"] == pytest.approx(math.radians(10), abs=0.02)
+    assert graph.positions()["shoulder_pan_joint"] == pytest.approx(math.radians(10), abs=0.02)
+    assert graph.run("shoulder_pan to 0 degrees").ok
 
 
 def test_say_timeout_stops_the_instruction_it_sent(graph):

@@ -9,6 +9,7 @@ from std_msgs.msg import Bool, String
 from llm_mas_ros.core.robot.model import load_robot
 from llm_mas_ros.ros import qos, topics
 from llm_mas_ros.ros.graph import spin_until
+from llm_mas_ros.ros.soak import SOAK_INSTRUCTIONS, soak
 
 ROBOT = load_robot()
 TOLERANCE = 0.02  # rad, the acceptance tolerance
@@ -113,3 +114,19 @@ def test_free_form_instruction_planned_by_the_embedded_model(graph):
     assert result["latency_ms"]["first_step"] < result["latency_ms"]["total"]
     assert outcome.timings_ms["first_command"] < outcome.timings_ms["done"]
     graph.run("shoulder_pan to 0 degrees")
+
+
+SOAK_CYCLES = 3  # 21 instructions after the warm-up: every outcome path, a few times
+
+
+def test_consecutive_instructions_are_all_accounted_for_and_nothing_grows(graph):
+    pids = [running.process.pid for running in graph.group.running]
+    count = SOAK_CYCLES * len(SOAK_INSTRUCTIONS)
+    report = soak(graph.client, pids, count, alive=graph.alive)
+    assert graph.alive() is None  # no node crashed
+    assert report.count == count and report.unaccounted == []
+    assert sum(report.outcomes.values()) == count
+    assert {"done", "rejected", "failed", "stopped"} <= set(report.outcomes)
+    assert report.rss_growth() < 0.10, (report.before, report.after)
+    assert report.growth("fds") <= 0, (report.before, report.after)
+    assert report.growth("threads") <= 0, (report.before, report.after)

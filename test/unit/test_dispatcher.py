@@ -158,3 +158,73 @@ def test_a_rejected_plan_is_rejected_not_failed(dispatcher):
     (report,) = of(D.Report, effects)
     assert report.status.state is ExecutionState.REJECTED and not report.status.ok
     assert report.status.reason == "rejected: elbow: limits"
+
+
+def moving(dispatcher, number, step, at):
+    """Instruction `number` planned as `step`, its agents moving on it."""
+    dispatcher.planned(number, step, at)
+    statuses = [status(goal.agent, "moving", goal.goal, number) for goal in step]
+    return dispatcher.agent_statuses(statuses, at)
+
+
+@pytest.fixture()
+def queueing(arm):
+    d = D.Dispatcher(arm, "rules", 1.0, 2.0, arrival=D.Arrival.QUEUE, queue_size=1)
+    d.agent_statuses([status(agent) for agent in arm.agent_names], 0.0)
+    return d
+
+
+def test_queue_runs_instructions_one_after_another_and_a_full_queue_rejects(queueing):
+    queueing.instruction("elbow to 30 deg", 1.0)
+    moving(queueing, 1, ELBOW_30, 1.1)
+    effects = queueing.instruction("open the gripper", 1.2)
+    assert not of(D.StartPlanning, effects) and not goals(effects)  # nothing replaced
+    assert of(D.Report, effects)[-1].status.state is ExecutionState.QUEUED
+    effects = queueing.instruction("close the gripper", 1.3)  # the queue holds one
+    rejected = next(r.status for r in of(D.Report, effects) if r.status.instruction_id == 3)
+    assert rejected.state is ExecutionState.REJECTED and "queue_size 1" in rejected.reason
+    queueing.finished_planning(1, Plan("elbow to 30 deg", "rules", (ELBOW_30,)), 1.4)
+    effects = queueing.agent_statuses([status("elbow", "done", "move to 30 deg", 1)], 2.0)
+    assert of(D.StartPlanning, effects) == [D.StartPlanning(2, "open the gripper")]
+    assert queueing.is_current(2) and not queueing.is_current(1)
+
+
+def test_merge_runs_disjoint_instructions_together_and_replaces_on_overlap(arm):
+    d = D.Dispatcher(arm, "rules", 1.0, 2.0, arrival=D.Arrival.MERGE)
+    d.agent_statuses([status(agent) for agent in arm.agent_names], 0.0)
+    d.instruction("elbow to 30 deg", 1.0)
+    moving(d, 1, ELBOW_30, 1.1)
+    d.instruction("open the gripper", 1.2)
+    effects = d.planned(2, OPEN, 1.3)
+    assert goals(effects) == [("gripper", "open")]  # beside the elbow's motion
+    assert d.is_current(1) and d.is_current(2)
+    d.instruction("elbow to 10 deg", 1.4)
+    effects = d.planned(3, (Goal("elbow", "move to 10 deg", 0.17, 1.0),), 1.5)
+    assert goals(effects) == [("elbow", HOLD_GOAL), ("elbow", "move to 10 deg")]
+    (replaced,) = [r.status for r in of(D.Report, effects) if r.status.instruction_id == 1]
+    assert replaced.state is ExecutionState.PREEMPTED
+    assert d.is_current(2) and d.is_current(3) and not d.is_current(1)
+
+
+def test_a_stop_ends_what_runs_and_what_waits(queueing):
+    queueing.instruction("elbow to 30 deg", 1.0)
+    moving(queueing, 1, ELBOW_30, 1.1)
+    queueing.instruction("open the gripper", 1.2)
+    effects = queueing.instruction("halt", 1.3)
+    ended = {r.status.instruction_id: r.status.state for r in of(D.Report, effects)}
+    assert ended[1] is ExecutionState.PREEMPTED and ended[2] is ExecutionState.PREEMPTED
+    assert ended[3] is ExecutionState.STOPPED
+    assert not queueing.active and not queueing.waiting
+
+
+def test_a_stops_late_hold_is_not_taken_for_someone_elses_goal(dispatcher):
+    """The stop's hold may reach an agent's status after the next plan's goal went out."""
+    dispatcher.instruction("stop", 1.0)
+    dispatcher.instruction("elbow to 30 deg", 1.1)
+    assert goals(dispatcher.planned(2, ELBOW_30, 1.2)) == [("elbow", "move to 30 deg")]
+    late_hold = status("elbow", "holding", HOLD_GOAL, 1)
+    effects = dispatcher.agent_statuses([late_hold], 1.3)
+    assert not [r for r in of(D.Report, effects) if r.status.finished]
+    dispatcher.finished_planning(2, Plan("elbow to 30 deg", "rules", (ELBOW_30,)), 1.3)
+    effects = dispatcher.agent_statuses([status("elbow", "done", "move to 30 deg", 2)], 2.0)
+    assert of(D.Report, effects)[-1].status.state is ExecutionState.DONE

@@ -11,8 +11,10 @@ never waits for planning: every agent is told to hold at once. Times in s on a m
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 from ..control.agent import AgentStatus, Level
 from ..robot.model import RobotModel
@@ -73,19 +75,37 @@ class Job:
     plan: Plan | None = None
     first_step_at: float | None = None
     finished_at: float | None = None
+    queued: bool = False  # waiting for the instructions before it (Arrival.QUEUE)
+    agents: set[str] = field(default_factory=set)  # agents it has sent goals to
+
+    @property
+    def pending_state(self) -> ExecutionState:
+        return ExecutionState.QUEUED if self.queued else ExecutionState.RUNNING
 
     @property
     def summary(self) -> str:
         execution = self.execution
         if not execution.finished:
+            if self.queued:
+                return "queued"
             return (
                 f"running step {execution.current_step}" if execution.current_step else "planning"
             )
         return execution.state.value + (f": {execution.reason}" if execution.reason else "")
 
 
+class Arrival(StrEnum):
+    """What an instruction that arrives while another runs does to it."""
+
+    PREEMPT = "preempt"  # replaces it: its agents still moving hold, then the new plan runs
+    QUEUE = "queue"  # waits until it ends (a bounded queue: a full one rejects)
+    MERGE = "merge"  # runs beside it when their agents are disjoint, else replaces it
+
+
 class Dispatcher:
-    """What the planner does, as a pure state machine over its events."""
+    """What the planner does, as a pure state machine over its events. `active` are the
+    instructions being planned or executed (one, except under Arrival.MERGE), `waiting` those
+    queued (Arrival.QUEUE), `job` the latest received."""
 
     def __init__(
         self,
@@ -93,36 +113,37 @@ class Dispatcher:
         backend: str,
         step_timeout_margin_s: float = 5.0,
         agent_timeout_s: float = 2.0,
+        arrival: Arrival = Arrival.PREEMPT,
+        queue_size: int = 4,
     ) -> None:
         self.robot = robot
         self.backend = backend
         self.step_timeout_margin_s = step_timeout_margin_s
         self.agent_timeout_s = agent_timeout_s
+        self.arrival = Arrival(arrival)
+        self.queue_size = queue_size
         self.reports: dict[str, AgentReport] = {}
         self.job: Job | None = None
+        self.active: list[Job] = []
+        self.waiting: deque[Job] = deque()
+        # A stop held every agent; until a later plan's goals go out, those holds may still
+        # reach the agents' statuses after that plan's goals are sent: not foreign goals.
+        self._stop_holds_unseen = False
         self.instruction_count = 0
 
     # -- events ---------------------------------------------------------------------------------
     def instruction(self, text: str, now: float) -> list[Effect]:
         self.instruction_count += 1
         job = Job(self.instruction_count, text, now, self._new_execution())
-        previous, self.job = self.job, job
-        effects: list[Effect] = []
-        held: tuple[str, ...] = ()
-        stop = is_stop(text)
-        if previous is not None:
-            how = "stopped" if stop else "replaced"
-            previous.execution.preempt(f"{how} by instruction {job.number} ({clip_text(text)!r})")
-            effects += self._conclude(previous, now)  # its holds go before the new goals
-            # Those holds (sent now, or moments ago when it failed) may reach the agents'
-            # statuses after the new plan's goals are sent: they are not foreign goals.
-            held = previous.execution.hold
-        if stop:
-            effects += self._stop_all(job, now)
-        else:
-            job.execution.held_before(held)
-            effects.append(StartPlanning(job.number, text))
-        return [*effects, self.report(now)]
+        self.job = job
+        if is_stop(text):
+            ended = self._preempt([*self.active, *self.waiting], job, "stopped", now)
+            return [*ended, *self._stop_all(job, now), self.report(now)]
+        if self.active and self.arrival is Arrival.QUEUE:
+            return [*self._enqueue(job, now), self.report(now)]
+        replaced = self.arrival is Arrival.PREEMPT
+        ended = self._preempt(self.active, job, "replaced", now) if replaced else []
+        return [*ended, *self._start(job), self.report(now)]
 
     def agent_statuses(self, statuses: Iterable[AgentStatus], now: float) -> list[Effect]:
         """Statuses of agents (others' are ignored) heard at `now`."""
@@ -136,9 +157,10 @@ class Dispatcher:
         job = self._current(number)
         if job is None:
             return []
+        effects = self._make_room(job, step, now) if self.arrival is Arrival.MERGE else []
         job.first_step_at = job.first_step_at or now
         job.execution.add_step(step)
-        return self._advance(now)
+        return [*effects, *self._advance(now)]
 
     def finished_planning(self, number: int, plan: Plan, now: float) -> list[Effect]:
         job = self._current(number)
@@ -158,12 +180,15 @@ class Dispatcher:
         return self._advance(now)
 
     def emergency_stop(self, active: bool, now: float) -> list[Effect]:
-        """An e-stop freezes the agents; the instruction that was running has failed."""
-        job = self.job
-        if not active or job is None or job.execution.finished:
+        """An e-stop freezes the agents; what was running or waiting has failed."""
+        if not active:
             return []
-        job.execution.abort("emergency stop: every agent is frozen")
-        return self._conclude(job, now)
+        effects: list[Effect] = []
+        for job in [*self.active, *self.waiting]:
+            job.execution.abort("emergency stop: every agent is frozen")
+            effects += self._conclude(job, now)
+        self.active, self.waiting = [], deque()
+        return effects
 
     def tick(self, now: float) -> list[Effect]:
         """Periodically: deadlines pass, silent agents are noticed, the status goes out."""
@@ -173,9 +198,8 @@ class Dispatcher:
 
     # -- queries --------------------------------------------------------------------------------
     def is_current(self, number: int) -> bool:
-        """Whether instruction `number` is still the one to plan (any thread may ask)."""
-        job = self.job
-        return job is not None and job.number == number
+        """Whether instruction `number` is still to be planned (any thread may ask)."""
+        return any(job.number == number for job in list(self.active))
 
     def positions(self) -> dict[str, float]:
         """Where each agent last said its joint is (rad or m): where a plan starts from. Safe
@@ -183,7 +207,7 @@ class Dispatcher:
         return {name: heard.status.position for name, heard in list(self.reports.items())}
 
     def report(self, now: float, job: Job | None = None) -> Report:
-        """The planner's status, about `job` (default: the current instruction)."""
+        """The planner's status, about `job` (default: the latest instruction)."""
         ready, readiness = self._readiness(now)
         level, message = (Level.OK if ready else Level.WARN), readiness
         job = job or self.job
@@ -200,7 +224,7 @@ class Dispatcher:
             backend=self.backend,
             instruction_count=self.instruction_count,
             instruction_id=job.number,
-            state=execution.state if execution.finished else ExecutionState.RUNNING,
+            state=execution.state if execution.finished else job.pending_state,
             instruction=job.text,
             reason=execution.reason,
             step=execution.current_step,
@@ -213,21 +237,67 @@ class Dispatcher:
 
     # -- internals ------------------------------------------------------------------------------
     def _current(self, number: int) -> Job | None:
-        return self.job if self.is_current(number) else None
+        return next((job for job in self.active if job.number == number), None)
+
+    def _start(self, job: Job, held: Iterable[str] | None = None) -> list[Effect]:
+        """Plan `job` now; `held`: agents just told to hold before it (see _preempt)."""
+        job.queued = False
+        if self._stop_holds_unseen:
+            held = {*(held or ()), *self.robot.agent_names}
+        if held is not None:
+            job.execution.held_before(held)
+        self.active.append(job)
+        return [StartPlanning(job.number, job.text)]
+
+    def _enqueue(self, job: Job, now: float) -> list[Effect]:
+        if len(self.waiting) >= self.queue_size:
+            job.execution.reject(
+                f"{len(self.waiting)} instructions already wait (queue_size {self.queue_size})"
+            )
+            return self._conclude(job, now)
+        job.queued = True
+        self.waiting.append(job)
+        return []
+
+    def _preempt(self, jobs: Iterable[Job], by: Job, how: str, now: float) -> list[Effect]:
+        """End `jobs` for `by`; their holds go out before any goal of `by`. Those holds (sent
+        now, or moments ago when one failed) may reach the agents' statuses after the new
+        plan's goals are sent: `by` knows they are not foreign goals."""
+        effects: list[Effect] = []
+        held: set[str] = set()
+        for job in list(jobs):
+            job.execution.preempt(f"{how} by instruction {by.number} ({clip_text(by.text)!r})")
+            effects += self._conclude(job, now)
+            held |= set(job.execution.hold)
+        by.execution.held_before(held)
+        self.active = [job for job in self.active if not job.execution.finished]
+        self.waiting = deque(job for job in self.waiting if not job.execution.finished)
+        return effects
+
+    def _make_room(self, job: Job, step: Step, now: float) -> list[Effect]:
+        """Under MERGE: a step whose agents another running instruction uses replaces it."""
+        agents = {goal.agent for goal in step}
+        others = [other for other in self.active if other is not job and other.agents & agents]
+        return self._preempt(others, job, "replaced", now)
 
     def _advance(self, now: float) -> list[Effect]:
-        job = self.job
-        if job is None:
-            return []
         effects: list[Effect] = []
-        while (step := job.execution.update(self.reports, now)) is not None:
-            effects += [SendGoal(goal.agent, goal.goal) for goal in step]
-            job.execution.dispatched(step, self.reports, now)
-        return [*effects, *self._conclude(job, now)]
+        for job in list(self.active):
+            while (step := job.execution.update(self.reports, now)) is not None:
+                effects += [SendGoal(goal.agent, goal.goal) for goal in step]
+                job.execution.dispatched(step, self.reports, now)
+                self._stop_holds_unseen = False
+                job.agents |= {goal.agent for goal in step}
+            if job.execution.finished:
+                effects += self._conclude(job, now)
+                self.active.remove(job)
+                if self.waiting and not self.active:
+                    effects += self._start(self.waiting.popleft(), job.execution.hold)
+        return effects
 
     def _conclude(self, job: Job, now: float) -> list[Effect]:
-        """Once, when `job`'s execution has finished: stamp it and tell the agents its running
-        step left moving to hold."""
+        """Once, when `job`'s execution has finished: stamp it, tell the agents its running
+        step left moving to hold, and report its outcome (about it, by its id)."""
         if job.finished_at is not None or not job.execution.finished:
             return []
         job.finished_at = now
@@ -241,6 +311,7 @@ class Dispatcher:
         job.first_step_at = now
         job.plan = Plan(job.text, STOP_PLANNER, stop=True)
         job.execution.stop("stop requested: every agent holds")
+        self._stop_holds_unseen = True
         return [*holds, AnnouncePlan(job.plan), *self._conclude(job, now)]
 
     def _new_execution(self) -> PlanExecution:

@@ -35,6 +35,7 @@ class ExecutionState(StrEnum):
     """Where an instruction is; every instruction ends in exactly one of the last six."""
 
     IDLE = "idle"
+    QUEUED = "queued"  # waiting for the instructions before it to end
     RUNNING = "running"
     DONE = "done"  # every step done
     STOPPED = "stopped"  # it was a stop ('stop', 'hold', ...), and every agent holds: success
@@ -46,6 +47,7 @@ class ExecutionState(StrEnum):
 
 FINISHED_EXECUTION_STATES = frozenset(ExecutionState) - {
     ExecutionState.IDLE,
+    ExecutionState.QUEUED,
     ExecutionState.RUNNING,
 }
 SUCCESSFUL_EXECUTION_STATES = frozenset({ExecutionState.DONE, ExecutionState.STOPPED})
@@ -118,6 +120,10 @@ class PlanExecution:
     def preempt(self, reason: str) -> None:
         """A later instruction (or a stop) takes over; the agents still on ours are to hold."""
         self._finish(ExecutionState.PREEMPTED, reason)
+
+    def reject(self, reason: str) -> None:
+        """Refused before it started (nothing of it was sent)."""
+        self._finish(ExecutionState.REJECTED, reason)
 
     def abort(self, reason: str) -> None:
         """Fail without telling anyone to hold: the agents were stopped already (an e-stop)."""

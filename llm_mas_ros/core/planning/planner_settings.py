@@ -17,6 +17,7 @@ from ..robot.schema import (
     is_ros_parameter,
     read_parameters,
 )
+from .dispatcher import Arrival, Dispatcher
 from .pipeline import PlanningPipeline
 
 
@@ -63,9 +64,12 @@ class PlannerSettings:
     cache_size: int = 256
     step_timeout_margin_s: float = 5.0
     agent_timeout_s: float = 2.0
+    arrival: Arrival = Arrival.PREEMPT
+    queue_size: int = 4
 
     def __post_init__(self) -> None:  # closed sets as enums, even when given plain strings
         object.__setattr__(self, "backend", PlannerBackend(self.backend))
+        object.__setattr__(self, "arrival", Arrival(self.arrival))
         object.__setattr__(self, "dtype", Dtype(self.dtype))
         object.__setattr__(self, "shield_mode", ShieldMode(self.shield_mode))
 
@@ -90,6 +94,9 @@ PLANNER_PARAMETERS = dataclass_specs(
         "cache_size": "plans kept for repeated instructions (0: no cache)",
         "step_timeout_margin_s": "a step fails this long after its longest motion ends",
         "agent_timeout_s": "an agent silent this long is treated as failed",
+        "arrival": "an instruction arriving while another runs: preempt (replace it) | queue "
+        "(wait for it) | merge (run beside it when their agents are disjoint, else replace)",
+        "queue_size": "instructions that may wait under arrival 'queue'; one more is rejected",
     },
     units={"step_timeout_margin_s": "s", "agent_timeout_s": "s"},
     ranges={
@@ -99,8 +106,14 @@ PLANNER_PARAMETERS = dataclass_specs(
         "cache_size": NON_NEGATIVE,
         "step_timeout_margin_s": NON_NEGATIVE,
         "agent_timeout_s": POSITIVE,
+        "queue_size": Range(1),
     },
-    choices={"backend": PlannerBackend, "dtype": Dtype, "shield_mode": ShieldMode},
+    choices={
+        "backend": PlannerBackend,
+        "dtype": Dtype,
+        "shield_mode": ShieldMode,
+        "arrival": Arrival,
+    },
 )
 
 
@@ -118,6 +131,18 @@ def planner_settings_from_params(params: Mapping[str, Any]) -> PlannerSettings:
     if settings.backend is PlannerBackend.LOCAL and not settings.model_path:
         raise ConfigError("backend 'local' needs model_path: a transformers model directory")
     return settings
+
+
+def build_dispatcher(robot: RobotModel, backend: str, settings: PlannerSettings) -> Dispatcher:
+    """The planner's decisions with its configured timeouts and arrival policy."""
+    return Dispatcher(
+        robot,
+        backend,
+        settings.step_timeout_margin_s,
+        settings.agent_timeout_s,
+        settings.arrival,
+        settings.queue_size,
+    )
 
 
 def build_pipeline(robot: RobotModel, settings: PlannerSettings) -> PlanningPipeline:
