@@ -6,6 +6,7 @@
   llm-mas-ros say "TEXT"                              send to a running system, follow progress
   llm-mas-ros monitor                                 live view of the agents and the planner
   llm-mas-ros train-policy [...]                      train the agents' policy in the sim
+  llm-mas-ros eval-policy [...]                       score the learned policy vs classical
 
 `up`, `say` and `run --attach` use the environment's ROS_DOMAIN_ID like every ROS tool; `run`
 alone brings up a graph of its own, on a free domain limited to this host. Errors print one line
@@ -351,6 +352,13 @@ def cmd_train_policy(args: argparse.Namespace) -> int:
     return train_policy([*config, *args.rest])
 
 
+def cmd_eval_policy(args: argparse.Namespace) -> int:
+    from .training.eval_policy import eval_policy  # the sim (mujoco): only for this command
+
+    config = ["--config", args.config] if args.config else []
+    return eval_policy([*config, *args.rest])
+
+
 class _OneLineErrors(argparse.ArgumentParser):
     """Usage errors as one readable line (argparse prints the whole usage first)."""
 
@@ -405,6 +413,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("rest", nargs=argparse.REMAINDER)
     train.set_defaults(run=cmd_train_policy)
+
+    evaluate = commands.add_parser(
+        "eval-policy",
+        help="score the learned policy against the classical controller on held-out phrasings "
+        "(options: llm-mas-ros eval-policy --help)",
+        add_help=False,
+    )
+    evaluate.add_argument("rest", nargs=argparse.REMAINDER)
+    evaluate.set_defaults(run=cmd_eval_policy)
 
     for sub in (plan, run, up, say):
         sub.add_argument("--planner", choices=BACKENDS, help="planner backend (default: config)")
@@ -477,10 +494,10 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line, with `plan`'s instructions allowed on both sides of its options
     (`plan "a" --file f "b"`): argparse takes one run of positionals, so `plan` gets the
     later ones back as unrecognised arguments and keeps those that are not options.
-    `train-policy` hands all of its arguments to its own parser."""
+    `train-policy` and `eval-policy` hand all of their arguments to their own parsers."""
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
-    if args.command == "train-policy":
+    if args.command in ("train-policy", "eval-policy"):
         args.rest, extra = [*extra, *args.rest], []
     unknown = [arg for arg in extra if args.command != "plan" or arg.startswith("-")]
     if unknown:

@@ -47,7 +47,9 @@ class AgentHost(Node):
         if unknown:
             raise ConfigError(f"unknown agents {unknown} (known: {', '.join(robot.agent_names)})")
         agents = [robot.agent(name) for name in names]
-        self.group = AgentGroup(agents, robot)
+        self.group = AgentGroup(agents, robot)  # policies as configured: learned or classical
+        for warning in self.group.warnings:
+            self.get_logger().warning(warning)
         self.agent_nodes = [AgentNode(agent, self._on_goal, self.now) for agent in agents]
         self.joints = [agent.joint.name for agent in agents]
         self.reader = JointStateReader(self.joints)
@@ -66,9 +68,8 @@ class AgentHost(Node):
         )
         self.create_timer(WATCHDOG_PERIOD_S, self._watchdog)
         self.create_timer(STATUS_PERIOD_S, self._publish_statuses)
-        self.get_logger().info(
-            f"hosting agents {', '.join(names)} at {robot.control.rate_hz:g} Hz"
-        )
+        policies = ", ".join(f"{c.agent.name} {c.policy}" for c in self.group.cores)
+        self.get_logger().info(f"hosting agents {policies} at {robot.control.rate_hz:g} Hz")
 
     @property
     def nodes(self) -> list[Node]:
@@ -113,14 +114,16 @@ class AgentHost(Node):
 
     # -- acting ----------------------------------------------------------------------------------
     def _control(self, now: float) -> None:
-        before = [core.state for core in self.group.cores]
+        before = [core.state for core in self.group.cores], self.group.fallbacks
         commands = self.group.step(now)
         if commands is None:
             return
+        if self.group.fallbacks != before[1]:
+            self.get_logger().warning("classical fallback: " + "; ".join(self.group.fallen_back()))
         for node, command in zip(self.agent_nodes, commands, strict=True):
             if math.isfinite(command):
                 node.send(float(command))
-        if before != [core.state for core in self.group.cores]:
+        if before != ([core.state for core in self.group.cores], self.group.fallbacks):
             self._publish_statuses()
 
     def _publish_statuses(self) -> None:

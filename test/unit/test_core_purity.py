@@ -57,3 +57,31 @@ def test_the_agents_process_runs_its_classical_policy_without_mujoco_or_torch():
         "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'mujoco', 'torch'})))\n"
     )
     assert json.loads(last_line_of(probe)) == []
+
+
+def test_the_agents_process_runs_a_learned_policy_without_mujoco_or_torch(tmp_path):
+    """With `policy: learned` the agents still load numpy weights only: no torch, no mujoco."""
+    weights = tmp_path / "weights.npz"
+    probe = (
+        "import dataclasses, json, sys\n"
+        "import numpy as np\n"
+        "import llm_mas_ros.nodes.agents_node\n"
+        "from llm_mas_ros.core.control.agent import AgentGroup\n"
+        "from llm_mas_ros.core.control.learned_policy import PolicyWeights, feature_count\n"
+        "from llm_mas_ros.core.robot.model import PolicyKind, load_robot\n"
+        "robot = load_robot()\n"
+        "n, f = len(robot.agents), feature_count(len(robot.agents))\n"
+        "z = lambda *s: np.zeros(s, np.float32)\n"
+        "PolicyWeights(robot.agent_names, 0, 0.02, ((z(f, 8), z(8)),), (),"
+        " (z(8, 1), z(1))).save(" + repr(str(weights)) + ")\n"
+        "control = dataclasses.replace(robot.control, policy=PolicyKind.LEARNED,"
+        " policy_weights=" + repr(str(weights)) + ")\n"
+        "robot = dataclasses.replace(robot, control=control)\n"
+        "group = AgentGroup(robot.agents, robot)\n"
+        "assert group.guard is not None and not group.warnings, group.warnings\n"
+        "for core in group.cores: core.observe(0.0, 0.0, 0.0)\n"
+        "group.core('elbow').receive_goal('move to 45 degrees gently', 0.0)\n"
+        "group.step(0.01)\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'mujoco', 'torch'})))\n"
+    )
+    assert json.loads(last_line_of(probe)) == []

@@ -18,9 +18,10 @@ import numpy as np
 
 from ..errors import SubgoalError
 from ..language.agent_language import parse_subgoal
-from ..robot.model import Agent, RobotModel
+from ..robot.model import Agent, PolicyKind, RobotModel
 from .motion import Motion, plan_motion
 from .policies import GoalEncoder, MinimumJerkPolicy, Observation, Policy
+from .policy_guard import GuardedPolicy, build_policy
 
 
 class AgentState(StrEnum):
@@ -60,6 +61,9 @@ class AgentStatus:
     error: str
     goal_received_at: float | None
     first_command_at: float | None
+    # the controller it runs: "learned", "classical", or "classical (fallback: why)" for an
+    # agent configured learned that runs the classical one (then the level is at least WARN)
+    policy: str = PolicyKind.CLASSICAL.value
 
 
 def goal_digest(text: str) -> str:
@@ -105,6 +109,8 @@ class AgentCore:
         self.goal_received_at: float | None = None
         self.first_command_at: float | None = None
         self.estop = False
+        self.policy = PolicyKind.CLASSICAL.value  # what its group runs for it (name of a kind)
+        self.fallback = ""  # why it runs the classical controller though configured learned
 
     # -- inputs -------------------------------------------------------------------------------
     def observe(self, position: float, velocity: float, now: float) -> None:
@@ -192,6 +198,8 @@ class AgentCore:
         }.get(self.state, Level.OK)
         if self.state is not AgentState.WAITING and self.is_stale(now):
             level = Level.STALE if self.state is AgentState.ERROR else Level.WARN
+        if self.fallback and level is Level.OK:
+            level = Level.WARN
         message = (
             self.state.value
             if not self.error or self.state is not AgentState.ERROR
@@ -211,7 +219,12 @@ class AgentCore:
             error=self.error,
             goal_received_at=self.goal_received_at,
             first_command_at=self.first_command_at,
+            policy=self.policy_label,
         )
+
+    @property
+    def policy_label(self) -> str:
+        return f"{self.policy} (fallback: {self.fallback})" if self.fallback else self.policy
 
     # -- internals ------------------------------------------------------------------------------
     def _here(self) -> float:
@@ -281,14 +294,31 @@ class AgentGroup:
         policy: Policy | None = None,
         encoder: GoalEncoder | None = None,
     ):
-        """`encoder` (none by default: the classical policy reads no text) embeds each
+        """`policy` None: each agent's as `robot.control` configures it (`build_policy`:
+        learned rows and classical rows in one guarded step; `warnings` say what could not be
+        had). `encoder` (none by default: the classical policy reads no text) embeds each
         accepted goal into the observation's `goal_embedding`, once per goal."""
-        self.policy = policy or MinimumJerkPolicy()
         self.observation = Observation.zeros(len(agents), encoder.dim if encoder else 0)
         self.cores = [
             AgentCore(agent, robot, self.observation, row, encoder)
             for row, agent in enumerate(agents)
         ]
+        self.warnings: tuple[str, ...] = ()
+        self.guard: GuardedPolicy | None = None
+        if policy is None:
+            choice = build_policy(agents, robot)
+            policy, self.guard, self.warnings = choice.policy, choice.guard, choice.warnings
+            for core, kind, why in zip(self.cores, choice.kinds, choice.fallback, strict=True):
+                core.policy, core.fallback = kind.value, why
+        elif isinstance(policy, GuardedPolicy):
+            self.guard = policy
+            for core, on in zip(self.cores, policy.learned, strict=True):
+                core.policy = (PolicyKind.LEARNED if on else PolicyKind.CLASSICAL).value
+        elif not isinstance(policy, MinimumJerkPolicy):
+            for core in self.cores:
+                core.policy = policy.name
+        self.policy: Policy = policy
+        self.fallbacks = 0  # agents the guard moved to the classical controller so far
         self.observation.lower[:] = [a.joint.lower for a in agents]
         self.observation.upper[:] = [a.joint.upper for a in agents]
         self.period_s = 1.0 / robot.control.rate_hz
@@ -324,15 +354,30 @@ class AgentGroup:
         for core in active:
             if core.is_stale(now):
                 core.lose_state(now)
+        guard = self.guard
         for row, core in enumerate(self.cores):
             core.fill(row, self.observation, now)
+            if guard is not None:
+                guard.skip[row] = core.estop or not core.has_state
         commands = self.policy.act(self.observation)
+        if guard is not None and guard.fallbacks != self.fallbacks:
+            self._fall_back(guard)
         for row, core in enumerate(self.cores):
             if core.has_state:
                 core.after_command(float(commands[row]), now)
         if self.due(now):
             self._schedule(now)
         return commands
+
+    def _fall_back(self, guard: GuardedPolicy) -> None:
+        self.fallbacks = guard.fallbacks
+        for row, core in enumerate(self.cores):
+            if guard.fallback[row] and not core.fallback:
+                core.policy, core.fallback = PolicyKind.CLASSICAL.value, guard.fallback[row]
+
+    def fallen_back(self) -> list[str]:
+        """'agent: why' of every agent that runs the classical controller as a fallback."""
+        return [f"{core.agent.name}: {core.fallback}" for core in self.cores if core.fallback]
 
     def statuses(self, now: float) -> list[AgentStatus]:
         return [core.status(now) for core in self.cores]

@@ -203,32 +203,144 @@ def forward(weights: PolicyWeights, features: np.ndarray, embedding: np.ndarray)
     return y
 
 
+# Columns of `observation_features` before the skill and style one-hots.
+NUMERIC_FEATURES = len(FEATURE_NAMES) - len(SKILL_CODES) - len(STYLE_CODES)
+
+
 class LearnedPolicy:
     """The `Policy` of a trained network for the agents `agent_names` (the observation's rows),
-    one numpy forward pass for all of them per tick."""
+    one numpy forward pass for all of them per tick.
+
+    `command` is the control-rate path: the same function as `forward(observation_features)`
+    (a test checks), but into arrays allocated once, with the one-hot inputs (skill, style,
+    agent type) folded into the first layer as row look-ups, in float64."""
 
     name = "learned"
 
     def __init__(self, weights: PolicyWeights, agent_names: Sequence[str]) -> None:
         self.weights = weights
         self.types = type_rows(agent_names, weights.type_names)
-        self._no_text = np.zeros((len(agent_names), weights.embedding_dim), dtype=np.float32)
+        count = len(agent_names)
+        self._no_text = np.zeros((count, weights.embedding_dim), dtype=np.float32)
+        f64 = np.float64
+        layers = [(w.astype(f64), b.astype(f64)) for w, b in weights.hidden]
+        self._layers = layers[1:]
+        self._film = [tuple(a.astype(f64) for a in film) for film in weights.film]
+        first_w, first_b = layers[0]
+        skills_at, styles_at = NUMERIC_FEATURES, NUMERIC_FEATURES + len(SKILL_CODES)
+        types_at = len(FEATURE_NAMES)
+        width = first_w.shape[1]
+        zero = np.zeros((1, width))
+        self._first_w = np.ascontiguousarray(first_w[:NUMERIC_FEATURES])
+        self._skill_rows = np.vstack([first_w[skills_at:styles_at], zero])  # row -1: none
+        self._style_rows = np.vstack([first_w[styles_at:types_at], zero])
+        type_weights = np.vstack([first_w[types_at:], zero])
+        self._first_b = first_b + type_weights[np.where(self.types >= 0, self.types, -1)]
+        self._out_w = weights.output[0].astype(f64)
+        self._out_b = float(weights.output[1][0])
+        self._x = np.zeros((NUMERIC_FEATURES, count))
+        self._z = [np.zeros((count, w.shape[1])) for w, _ in layers]
+        self._rows = np.zeros((count, width))
+        self._y = np.zeros((count, 1))
+        self._command = np.zeros(count)
+        self._target = np.zeros(count)
+        self._mask = np.zeros(count, dtype=bool)
+        self._index = np.zeros(count, dtype=np.int64)
+        self._limits: np.ndarray | None = None
+        self._mid = self._half = self._inv_half = np.zeros(count)
 
     def raw(self, observation: Observation) -> np.ndarray:
-        """The network's output y (N,) before it becomes a command."""
+        """The network's output y (N,) before it becomes a command (the reference path)."""
         features = observation_features(observation, self.types, len(self.weights.type_names))
-        embedding = observation.goal_embedding
-        if embedding.shape[1] != self.weights.embedding_dim:
-            embedding = self._no_text  # no encoder configured: the text-free conditioning
-        return forward(self.weights, features, embedding.astype(np.float32, copy=False))
+        return forward(self.weights, features, self._embedding(observation))
+
+    def command(self, observation: Observation) -> np.ndarray:
+        """The next command (N,) as the network gives it, NOT clipped to the limits (a guard
+        judges it); an array reused by the next call."""
+        o, x = observation, self._x
+        if self._limits is not o.lower:  # the group's limits: the same array every tick
+            self._mid, self._half = joint_scale(o.lower, o.upper)
+            self._inv_half, self._limits = 1.0 / self._half, o.lower
+        mid, inv, mask, target = self._mid, self._inv_half, self._mask, self._target
+        np.copyto(target, o.segment_target)
+        np.copyto(target, o.goal_target, where=np.isfinite(o.goal_target, out=mask))
+        np.subtract(o.position, mid, out=x[0])
+        np.multiply(o.velocity, inv, out=x[1])
+        np.subtract(target, o.position, out=x[2])
+        np.subtract(o.segment_target, o.position, out=x[3])
+        np.subtract(o.segment_target, o.segment_start, out=x[4])
+        phase, profile = x[5], x[6]
+        phase.fill(1.0)
+        np.divide(
+            o.elapsed_s, o.duration_s, out=phase, where=np.greater(o.duration_s, 0.0, out=mask)
+        )
+        np.clip(phase, 0.0, 1.0, out=phase)
+        np.multiply(phase, 6.0, out=profile)  # 10 s^3 - 15 s^4 + 6 s^5
+        for step in (-15.0, 10.0):
+            profile += step
+            profile *= phase
+        profile *= phase
+        profile *= phase
+        np.subtract(o.duration_s, o.elapsed_s, out=x[7])
+        np.maximum(x[7], 0.0, out=x[7])
+        np.copyto(x[8], o.duration_s)
+        np.isfinite(o.goal_skill, out=mask)
+        np.copyto(x[9], mask)
+        np.subtract(target, mid, out=x[10])
+        np.logical_not(mask, out=mask)
+        np.copyto(x[10], 0.0, where=mask)
+        np.copyto(x[11], o.goal_duration_s)
+        np.copyto(x[12], np.isfinite(o.goal_duration_s, out=mask))
+        np.multiply(o.goal_amplitude, inv, out=x[13])
+        np.copyto(x[14], o.goal_repetitions)
+        for row in (0, 2, 3, 4, 10):
+            x[row] *= inv
+        for row in (11, 13, 14):
+            np.nan_to_num(x[row], copy=False, nan=0.0)
+        z = self._z[0]
+        np.matmul(x.T, self._first_w, out=z)
+        z += self._first_b
+        for slot, table in ((o.goal_skill, self._skill_rows), (o.goal_style, self._style_rows)):
+            np.copyto(target, slot)  # `target` is free again: the slot's codes, -1 for none
+            np.nan_to_num(target, copy=False, nan=-1.0)
+            self._index[:] = target
+            np.take(table, self._index, axis=0, out=self._rows)
+            z += self._rows
+        embedding = self._embedding(o) if self._film else self._no_text
+        h = self._activate(0, z, embedding)
+        for i, (w, b) in enumerate(self._layers, 1):
+            z = self._z[i]
+            np.matmul(h, w, out=z)
+            z += b
+            h = self._activate(i, z, embedding)
+        np.matmul(h, self._out_w, out=self._y)
+        command = self._command
+        np.multiply(
+            self._y[:, 0] + self._out_b, self.weights.output_scale * self._half, out=command
+        )
+        command += o.position
+        return command
 
     def act(self, observation: Observation) -> np.ndarray:
-        _, half = joint_scale(observation.lower, observation.upper)
-        y = self.raw(observation)
-        command: np.ndarray = observation.position + self.weights.output_scale * half * y
+        command = self.command(observation)
         if observation.lower.size:
             np.clip(command, observation.lower, observation.upper, out=command)
         return command
+
+    def _embedding(self, observation: Observation) -> np.ndarray:
+        embedding = observation.goal_embedding
+        if embedding.shape[1] != self.weights.embedding_dim:
+            return self._no_text  # no encoder configured: the text-free conditioning
+        return embedding.astype(np.float32, copy=False)
+
+    def _activate(self, layer: int, z: np.ndarray, embedding: np.ndarray) -> np.ndarray:
+        """FiLM (when the weights have it) and ReLU, in place."""
+        if self._film and self.weights.embedding_dim > 0:
+            gw, gb, bw, bb = self._film[layer]
+            z *= 1.0 + embedding @ gw + gb
+            z += embedding @ bw + bb
+        np.maximum(z, 0.0, out=z)
+        return z
 
 
 def residual_target(

@@ -41,6 +41,7 @@ class Key(StrEnum):
     ERROR = "error"
     GOAL_RECEIVED_AT = "goal_received_at"
     FIRST_COMMAND_AT = "first_command_at"
+    POLICY = "policy"
     READY = "ready"
     READINESS = "readiness"
     BACKEND = "backend"
@@ -124,6 +125,7 @@ def encode_agent(status: AgentStatus) -> KeyValues:
         (Key.ERROR, status.error),
         (Key.GOAL_RECEIVED_AT, _number(status.goal_received_at)),
         (Key.FIRST_COMMAND_AT, _number(status.first_command_at)),
+        (Key.POLICY, status.policy),
     ]
 
 
@@ -152,6 +154,7 @@ def decode_agent(
         error=values.get(Key.ERROR, ""),
         goal_received_at=_float(values.get(Key.GOAL_RECEIVED_AT)),
         first_command_at=_float(values.get(Key.FIRST_COMMAND_AT)),
+        policy=values.get(Key.POLICY, ""),
     )
 
 

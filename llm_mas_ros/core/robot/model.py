@@ -161,9 +161,23 @@ def load_urdf(path: str | Path, xacro_args: Mapping[str, str] | None = None) -> 
     return str(document.toxml())
 
 
+class PolicyKind(StrEnum):
+    """Which controller an agent runs: the minimum-jerk tracker, or the trained network (behind
+    a runtime guard that falls back to the classical one)."""
+
+    CLASSICAL = "classical"
+    LEARNED = "learned"
+
+
+DEFAULT_POLICY_WEIGHTS = "agent_policy.npz"  # under share/llm_mas_ros/config/
+
+
 @dataclass(frozen=True)
 class ControlSettings:
-    """How agents run: loop rate (Hz), done tolerances (rad / m), timeouts (s), speeds."""
+    """How agents run: loop rate (Hz), done tolerances (rad / m), timeouts (s), speeds, and
+    which policy each agent runs (`policy`, overridden per agent by `policy_overrides`) with
+    the learned one's weights and guard (`guard_violations` within `guard_window_s` s: the
+    agent falls back to the classical controller)."""
 
     rate_hz: float = 100.0
     revolute_tolerance: float = 0.005
@@ -173,6 +187,18 @@ class ControlSettings:
     speed_fraction: Mapping[str, float] = field(
         default_factory=lambda: {"default": 0.4, "slowly": 0.15, "gently": 0.25, "quickly": 0.85}
     )
+    policy: PolicyKind = PolicyKind.CLASSICAL
+    policy_overrides: Mapping[str, PolicyKind] = field(default_factory=dict)  # agent -> kind
+    policy_weights: str = DEFAULT_POLICY_WEIGHTS  # .npz: absolute, or under share/config
+    guard_violations: int = 5
+    guard_window_s: float = 1.0
+
+    def policy_of(self, agent: str) -> PolicyKind:
+        """The policy agent `agent` runs: its own override, else the robot's."""
+        return PolicyKind(self.policy_overrides.get(agent, self.policy))
+
+    def policy_weights_path(self) -> Path:
+        return resolve(self.policy_weights, "config")
 
     def tolerance(self, joint: Joint) -> float:
         if joint.dimension is Dimension.LENGTH:
@@ -339,6 +365,37 @@ ROBOT_PARAMETERS = (
         "s",
         POSITIVE,
     ),
+    ParameterSpec(
+        "policy",
+        ParamType.STRING,
+        "agents' controller: classical (minimum-jerk) or learned (the trained network behind "
+        "a runtime guard); agents.<name>.policy overrides it for one agent",
+        _DEFAULT_CONTROL.policy.value,
+        choices=tuple(PolicyKind),
+    ),
+    ParameterSpec(
+        "policy_weights",
+        ParamType.STRING,
+        "weights of the learned policy (.npz, absolute or under share/config); unreadable "
+        "weights: the classical controller, with a warning",
+        _DEFAULT_CONTROL.policy_weights,
+    ),
+    ParameterSpec(
+        "policy_guard_violations",
+        ParamType.INTEGER,
+        "a learned agent whose commands the guard clips this often within "
+        "policy_guard_window_s falls back to the classical controller for good",
+        _DEFAULT_CONTROL.guard_violations,
+        range=Range(1.0),
+    ),
+    ParameterSpec(
+        "policy_guard_window_s",
+        ParamType.DOUBLE,
+        "window of policy_guard_violations",
+        _DEFAULT_CONTROL.guard_window_s,
+        "s",
+        POSITIVE,
+    ),
 )
 ROBOT_PREFIXES = ("agents.", "poses.", "pose_aliases.", "speed_fraction.")
 _ROBOT_NAMES = frozenset(spec.name for spec in ROBOT_PARAMETERS)
@@ -373,6 +430,12 @@ def _agent_specs(agent: str) -> list[ParameterSpec]:
             f"what {agent} is: a gripper also opens (URDF upper limit) and closes (lower)",
             AgentKind.JOINT.value,
             choices=tuple(AgentKind),
+        ),
+        ParameterSpec(
+            f"agents.{agent}.policy",
+            ParamType.STRING,
+            f"controller of {agent}, instead of the robot's `policy`",
+            choices=tuple(PolicyKind),
         ),
         words("aliases", f"names people use for {agent}"),
         words("words", f"other words that may point at {agent}"),
@@ -485,6 +548,15 @@ def _control_from_params(values: Mapping[str, Any]) -> ControlSettings:
         settle_timeout_s=values["settle_timeout_s"],
         state_timeout_s=values["state_timeout_s"],
         speed_fraction=dict(P.subtree(values, "speed_fraction")),
+        policy=PolicyKind(values["policy"]),
+        policy_overrides={
+            name: PolicyKind(values[f"agents.{name}.policy"])
+            for name in values["agent_names"]
+            if f"agents.{name}.policy" in values
+        },
+        policy_weights=values["policy_weights"],
+        guard_violations=values["policy_guard_violations"],
+        guard_window_s=values["policy_guard_window_s"],
     )
 
 

@@ -1,0 +1,194 @@
+"""The runtime guard in front of a learned policy, and the choice of each agent's policy.
+
+`GuardedPolicy` is ONE batched `Policy` for a group in which some agents run the learned
+network and the others the classical controller: per tick, one classical call for every row and
+(when any row is learned) one network call for every row. A learned row's command is kept only
+if it is finite, within the row's URDF position limits and a step from the last command no
+larger than the URDF velocity limit allows (times `velocity_margin`); otherwise that row gets
+the classical command this tick and the violation is counted. `violations` violations within
+`window_s` and the row falls back to the classical controller for good, with a reason
+(`fallback`). Arrays are allocated once; a violation costs a little Python, a clean tick none.
+
+`build_policy` turns the robot's configuration (`policy`, `agents.<name>.policy`,
+`policy_weights`, `policy_guard_*`) into the group's policy; unreadable weights leave every
+agent on the classical controller, with a warning and a fallback reason, never a crash.
+Units: rad or m, s.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..robot.model import Agent, PolicyKind, RobotModel
+from .learned_policy import LearnedPolicy, PolicyWeights
+from .policies import MinimumJerkPolicy, Observation, Policy
+
+
+class CommandSource(Protocol):
+    """What the guard judges: raw commands (N,), not clipped (`LearnedPolicy.command`)."""
+
+    def command(self, observation: Observation) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    """`violations` clipped commands within `window_s` (s) make a row fall back; a step may
+    imply up to `velocity_margin` times the URDF velocity limit (one tick of jitter)."""
+
+    violations: int = 5
+    window_s: float = 1.0
+    velocity_margin: float = 1.2
+
+
+class GuardedPolicy:
+    """Learned rows (`learned`) guarded and backed by `classical`; the other rows classical.
+    `skip` (written by the group every tick) marks rows that take the classical command this
+    tick without judging the network: no joint state yet, e-stop."""
+
+    name = "guarded"
+
+    def __init__(
+        self,
+        learned: CommandSource,
+        classical: Policy,
+        rows: Sequence[bool],
+        velocity_limits: np.ndarray,
+        period_s: float,
+        settings: GuardSettings = GuardSettings(),
+        units: Sequence[str] = (),
+    ) -> None:
+        count = len(rows)
+        self.learned_policy, self.classical = learned, classical
+        self.settings = settings
+        self.learned = np.array(rows, dtype=bool)  # rows still on the network
+        self.skip = np.zeros(count, dtype=bool)
+        self.violations = np.zeros(count, dtype=np.int64)  # counted, all time
+        self.fallback = [""] * count  # why a row left the network ("" while it has not)
+        self.fallbacks = 0  # rows fallen back so far: a group notices a change by it
+        limits = np.asarray(velocity_limits, dtype=float)
+        step = np.where(np.isfinite(limits), limits, np.inf) * period_s
+        self.max_step = step * settings.velocity_margin
+        self.period_s = period_s
+        self.units = tuple(units) or ("",) * count
+        self._window_ticks = max(1, math.ceil(settings.window_s / period_s - 1e-9))
+        self._ticks_at = np.full((count, settings.violations), -np.inf)  # ring per row
+        self._tick = 0
+        self._last = np.full(count, np.nan)  # command sent per row last tick
+        self._out = np.zeros(count)
+        self._use = np.zeros(count, dtype=bool)
+        self._bad = np.zeros(count, dtype=bool)
+        self._check = np.zeros(count, dtype=bool)
+        self._from = np.zeros(count)
+        self._step = np.zeros(count)
+
+    def act(self, observation: Observation) -> np.ndarray:
+        out, use, bad, check = self._out, self._use, self._bad, self._check
+        np.copyto(out, self.classical.act(observation))
+        np.logical_not(self.skip, out=use)
+        np.logical_and(use, self.learned, out=use)
+        if use.any():
+            command = self.learned_policy.command(observation)
+            start = self._from  # the last command, or where the joint is before the first
+            np.copyto(start, self._last)
+            np.copyto(start, observation.position, where=np.isnan(start))
+            np.subtract(command, start, out=self._step)
+            np.abs(self._step, out=self._step)
+            np.isfinite(command, out=bad)
+            np.logical_not(bad, out=bad)
+            for judged in (
+                np.less(command, observation.lower, out=check),
+                np.greater(command, observation.upper, out=check),
+                np.greater(self._step, self.max_step, out=check),
+            ):
+                np.logical_or(bad, judged, out=bad)
+            np.logical_and(bad, use, out=bad)
+            np.logical_xor(use, bad, out=use)  # the learned rows whose command stands
+            np.copyto(out, command, where=use)
+            if bad.any():
+                self._record(observation, command, start)
+        np.copyto(self._last, out)
+        np.copyto(self._last, np.nan, where=self.skip)
+        self._tick += 1
+        return out
+
+    def _record(self, observation: Observation, command: np.ndarray, start: np.ndarray) -> None:
+        need = self.settings.violations
+        for row in np.flatnonzero(self._bad).tolist():
+            self.violations[row] += 1
+            ring = self._ticks_at[row]
+            ring[self.violations[row] % need] = self._tick
+            if self._tick - ring.min() < self._window_ticks:
+                why = self._describe(row, observation, float(command[row]), float(start[row]))
+                self.learned[row] = False
+                self.fallback[row] = (
+                    f"{need} guard violations within {self.settings.window_s:g} s, last: {why}"
+                )
+                self.fallbacks += 1
+
+    def _describe(self, row: int, obs: Observation, command: float, start: float) -> str:
+        unit = self.units[row]
+        lower, upper = float(obs.lower[row]), float(obs.upper[row])
+        if not math.isfinite(command):
+            return f"{command} command"
+        if not lower <= command <= upper:
+            return f"command {command:.4g} {unit} outside the limits [{lower:.4g}, {upper:.4g}]"
+        speed = abs(command - start) / self.period_s
+        limit = self.max_step[row] / self.period_s / self.settings.velocity_margin
+        return f"a step at {speed:.4g} {unit}/s beyond the velocity limit {limit:.4g} {unit}/s"
+
+
+@dataclass(frozen=True)
+class PolicyChoice:
+    """The group's policy, the kind each row runs, why a row configured learned does not
+    (`fallback`, "" where it does or was not), and warnings for the log."""
+
+    policy: Policy
+    kinds: tuple[PolicyKind, ...]
+    fallback: tuple[str, ...]
+    warnings: tuple[str, ...]
+    guard: GuardedPolicy | None
+
+
+def build_policy(agents: Sequence[Agent], robot: RobotModel) -> PolicyChoice:
+    """The policy of a group of `agents` as `robot.control` configures it: the classical
+    controller alone when no agent is learned (nothing loaded), else a `GuardedPolicy`."""
+    control = robot.control
+    kinds = [control.policy_of(agent.name) for agent in agents]
+    classical = MinimumJerkPolicy()
+    none = ("",) * len(agents)
+    learned = [kind is PolicyKind.LEARNED for kind in kinds]
+    if not any(learned):
+        return PolicyChoice(classical, tuple(kinds), none, (), None)
+    path = control.policy_weights
+    try:
+        weights = PolicyWeights.load(control.policy_weights_path())
+    except ConfigError as error:
+        why = f"learned policy unavailable: {error}"
+        names = ", ".join(a.name for a, on in zip(agents, learned, strict=True) if on)
+        fallback = tuple(why if on else "" for on in learned)
+        warning = f"{why} ({path}); agents {names} run the classical controller"
+        classical_kinds = (PolicyKind.CLASSICAL,) * len(agents)
+        return PolicyChoice(classical, classical_kinds, fallback, (warning,), None)
+    fallback_list, warnings = list(none), []
+    for row, agent in enumerate(agents):
+        if learned[row] and agent.name not in weights.type_names:
+            learned[row] = False
+            fallback_list[row] = f"the policy weights {path} were not trained for {agent.name}"
+            warnings.append(f"{fallback_list[row]}: it runs the classical controller")
+    guard = GuardedPolicy(
+        LearnedPolicy(weights, [agent.name for agent in agents]),
+        classical,
+        learned,
+        np.array([agent.joint.velocity for agent in agents]),
+        1.0 / control.rate_hz,
+        GuardSettings(control.guard_violations, control.guard_window_s),
+        [agent.joint.unit for agent in agents],
+    )
+    final = tuple(PolicyKind.LEARNED if on else PolicyKind.CLASSICAL for on in learned)
+    return PolicyChoice(guard, final, tuple(fallback_list), tuple(warnings), guard)
