@@ -33,14 +33,8 @@ STATES = "|".join(state.value for state in AgentState)
 MONITOR = """
 import fcntl, sys, termios
 fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the pty is this session's terminal: Ctrl-C is SIGINT
-import rclpy
-from rclpy.signals import SignalHandlerOptions
-rclpy.init(args=[], signal_handler_options=SignalHandlerOptions.NO)  # as the CLI's _ros()
-from llm_mas_ros.core.robot.model import load_robot
-from llm_mas_ros.ros.monitor import run_monitor
-code = run_monitor(load_robot())
-rclpy.try_shutdown()
-sys.exit(code)
+from llm_mas_ros.cli import main
+sys.exit(main(["monitor"]))  # `llm-mas-ros monitor`, as a person starts it
 """
 
 
