@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -345,18 +346,27 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         return run_monitor(robot, refresh_hz=args.refresh)
 
 
-def cmd_train_policy(args: argparse.Namespace) -> int:
-    from .training.train_cli import train_policy  # torch: only for this command
+# Commands that hand their arguments to a parser of their own, imported only when run: what
+# they import (torch, mujoco) stays out of plan/run/say.
+DELEGATED = {
+    "train-policy": (
+        "llm_mas_ros.training.train_cli",
+        "train_policy",
+        "train the agents' language-conditioned policy in the embedded sim",
+    ),
+    "eval-policy": (
+        "llm_mas_ros.training.eval_policy",
+        "eval_policy",
+        "score the learned policy against the classical controller on held-out phrasings",
+    ),
+}
 
+
+def cmd_delegated(args: argparse.Namespace) -> int:
+    module, function, _ = DELEGATED[args.command]
     config = ["--config", args.config] if args.config else []
-    return train_policy([*config, *args.rest])
-
-
-def cmd_eval_policy(args: argparse.Namespace) -> int:
-    from .training.eval_policy import eval_policy  # the sim (mujoco): only for this command
-
-    config = ["--config", args.config] if args.config else []
-    return eval_policy([*config, *args.rest])
+    run: Callable[[list[str]], int] = getattr(importlib.import_module(module), function)
+    return run([*config, *args.rest])
 
 
 class _OneLineErrors(argparse.ArgumentParser):
@@ -405,23 +415,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     monitor.set_defaults(run=cmd_monitor)
 
-    train = commands.add_parser(
-        "train-policy",
-        help="train the agents' language-conditioned policy in the embedded sim "
-        "(options: llm-mas-ros train-policy --help)",
-        add_help=False,
-    )
-    train.add_argument("rest", nargs=argparse.REMAINDER)
-    train.set_defaults(run=cmd_train_policy)
-
-    evaluate = commands.add_parser(
-        "eval-policy",
-        help="score the learned policy against the classical controller on held-out phrasings "
-        "(options: llm-mas-ros eval-policy --help)",
-        add_help=False,
-    )
-    evaluate.add_argument("rest", nargs=argparse.REMAINDER)
-    evaluate.set_defaults(run=cmd_eval_policy)
+    for name, (_, _, text) in DELEGATED.items():
+        delegated = commands.add_parser(
+            name, help=f"{text} (options: llm-mas-ros {name} --help)", add_help=False
+        )
+        delegated.add_argument("rest", nargs=argparse.REMAINDER)
+        delegated.set_defaults(run=cmd_delegated)
 
     for sub in (plan, run, up, say):
         sub.add_argument("--planner", choices=BACKENDS, help="planner backend (default: config)")
@@ -497,7 +496,7 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     `train-policy` and `eval-policy` hand all of their arguments to their own parsers."""
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
-    if args.command in ("train-policy", "eval-policy"):
+    if args.command in DELEGATED:
         args.rest, extra = [*extra, *args.rest], []
     unknown = [arg for arg in extra if args.command != "plan" or arg.startswith("-")]
     if unknown:

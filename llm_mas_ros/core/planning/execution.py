@@ -63,10 +63,10 @@ class _Pending:
     baseline: int  # the agent's goal_count before our goal
     hold_ahead: bool = False  # our own HOLD_GOAL may still show before our goal does
     finished: bool = False
+    digest: str = ""  # of our goal's text: what the agent reports once it runs our goal
 
-    @property
-    def digest(self) -> str:
-        return goal_digest(self.goal.goal)
+    def __post_init__(self) -> None:
+        self.digest = goal_digest(self.goal.goal)  # once, not on every status heard
 
 
 @dataclass
