@@ -120,7 +120,7 @@ def test_an_instruction_is_planned_dispatched_and_finished(harness, system):
         ("", "empty instruction"),
         ("x" * 1_000_000, "characters long"),
         ("elbow to nan degrees", "'nan' is not a number"),
-        ("tentacle to 10 degrees", "cannot tell which agent"),
+        ("tentacle to 10 degrees", "names no agent or pose"),
     ],
 )
 def test_garbage_instructions_fail_with_a_reason_and_move_nothing(
@@ -211,7 +211,7 @@ def test_step_1_runs_while_later_steps_are_still_being_planned(harness, system):
     planner.pipeline.backend = backend  # the rules cannot plan the instruction: it is used
     planner.dispatcher.backend = backend.name
     try:
-        system.instructions.publish(String(data="do the slow demo"))
+        system.instructions.publish(String(data="do the slow elbow demo"))
         assert harness.until(lambda: system.goals["elbow"] == ["move to 20 deg"])
         assert harness.until(lambda: system.agent_state("elbow") == "done")
         assert system.positions["elbow_joint"] == pytest.approx(math.radians(20), abs=0.01)

@@ -152,8 +152,11 @@ def plan_motion(
     if not math.isfinite(start):
         raise SubgoalError("current position is unknown")
     notes: list[str] = []
-    if goal.skill is Skill.HOLD:
-        return Motion(start)
+    if goal.skill is Skill.HOLD:  # with a duration, a wait: still for that long, then done
+        waiting = goal.duration_s is not None
+        return Motion(start, (Segment(start, goal.duration_s or 0.0),) if waiting else ())
+    if goal.skill is Skill.RETURN:
+        raise SubgoalError("'return' needs the planner, which knows where the joint was")
     if goal.skill is Skill.WAVE:
         return Motion(start, _wave(goal, agent, start, robot, notes), tuple(notes))
     target = _checked(_absolute_target(goal, agent, start, robot), agent, clamp, notes)

@@ -1,10 +1,14 @@
 """The agent language: what one agent understands, e.g. 'move to 45 degrees in 1.5 s, gently'.
 
-Skills:   move to X | move by X | open [to X] | close | hold | <pose name> | wave [by X] [N times]
+Skills:   move to X | move by X | open [to X] | close | hold [for N s] | wait N s | return
+          | <pose name> | wave [by X] [N times]
+          'hold for N s' / 'wait N s' hold still and are done after N s; 'return' (or 'go back')
+          goes back to where the joint was when the instruction arrived, which only the planner
+          knows: it sends the move with the target.
 Numbers:  digits ('45', '-0.5', '.5'; a dot with no digit after it ends a sentence) with a unit
           (deg, degrees, °, rad, m, cm, mm, %); a bare number is degrees for a revolute joint and
           millimetres for a prismatic one. '%' is a share of the joint range.
-Timing:   'in|over|within N s'; style words slowly / gently / quickly (and common synonyms).
+Timing:   'in|over|within|for N s'; style words slowly / gently / quickly (and common synonyms).
 
 Filler verbs ('bend', 'rotate', 'go', ...) and articles are allowed; any other word is an error,
 because an agent that guesses moves a real joint. Parsing yields a `Subgoal` in SI units.
@@ -33,6 +37,7 @@ class Skill(StrEnum):
     HOLD = "hold"
     POSE = "pose"
     WAVE = "wave"
+    RETURN = "return"
 
 
 STYLE_WORDS = {
@@ -42,9 +47,12 @@ STYLE_WORDS = {
 }
 # Words that stop motion: to one agent a hold; an instruction of nothing else stops every agent.
 STOP_WORDS = frozenset({"stop", "halt", "freeze", "abort", "estop", "e-stop"})
-HOLD_WORDS = STOP_WORDS | {"hold", "stay", "keep"}
-# Hold words that say 'hold' on their own ('keep' needs a word after it: 'keep still').
+HOLD_WORDS = STOP_WORDS | {"hold", "stay", "keep", "wait", "pause"}
+# Hold words that say 'hold' on their own ('keep' needs a word after it: 'keep still'; 'wait'
+# and 'pause' take a duration).
 GLOBAL_HOLD_WORDS = HOLD_WORDS - {"keep"}
+# Words that send a joint back where it was, when no number says where to ('move it back').
+RETURN_WORDS = frozenset({"return", "back"})
 # Courtesy and address: no goal in them, in a subgoal or in a stop ('hey, stop please').
 COURTESY_WORDS = frozenset({"please", "kindly", "thanks", "hey", "ok", "okay"})
 OPEN_WORDS = frozenset({"open", "release", "widen"})
@@ -70,7 +78,6 @@ FILLER_WORDS = COURTESY_WORDS | frozenset(
         "yaw",
         "drive",
         "send",
-        "return",
         "come",
         "the",
         "a",
@@ -111,7 +118,7 @@ DIRECTION_WORDS = {
     "by": Skill.MOVE_BY,
 }
 DURATION_RE = re.compile(
-    r"\b(?:in|over|within|during|taking)\s+(?P<number>[-+]?(?:\d+(?:\.\d*)?|\.\d+))\s*"
+    r"\b(?:in|over|within|during|taking|for)\s+(?P<number>[-+]?(?:\d+(?:\.\d*)?|\.\d+))\s*"
     r"(?P<unit>seconds|second|secs|sec|s)\b"
 )
 TIMES_RE = re.compile(r"\b(?P<count>\d+)\s*(?:times|x)\b|\b(?P<word>once|twice|thrice)\b")
@@ -127,6 +134,7 @@ AGENT_LANGUAGE_WORDS = (
     | set(STYLE_WORDS)
     | set(DIRECTION_WORDS)
     | set(_COUNT_WORDS)
+    | RETURN_WORDS
     | {"times"}
 )
 MAX_DURATION_S = 120.0
@@ -174,6 +182,9 @@ def check_text(
     if any(not ch.isprintable() and ch not in "\n\t" for ch in text):
         raise error(f"{what} contains control characters")
     return text
+
+
+_WAIT_FOR_RE = re.compile(r"\b(wait|pause)\s+(?=[-+]?[\d.])")
 
 
 def _take_duration(text: str) -> tuple[float | None, str]:
@@ -236,6 +247,7 @@ def _single_quantity(text: str) -> Quantity | None:
 def parse_subgoal(text: object, agent: Agent, poses: Iterable[str] = ()) -> Subgoal:
     """Parse one agent's goal; SubgoalError says exactly what is not understood."""
     clean = normalize(check_text(text, "goal", MAX_GOAL_CHARS))
+    clean = _WAIT_FOR_RE.sub(r"\1 for ", clean)  # 'wait 2 s' is 'wait for 2 s'
     duration, clean = _take_duration(clean)
     repetitions, clean = _take_repetitions(clean)
     quantity = _single_quantity(clean)
@@ -263,8 +275,13 @@ def _skill_from_words(
             skills.append(Skill.WAVE)
         elif word in DIRECTION_WORDS:
             skills.append(DIRECTION_WORDS[word])
+        elif word in RETURN_WORDS:
+            skills.append(Skill.RETURN)
         elif word not in FILLER_WORDS and word not in poses:
             raise SubgoalError(f"{agent.name} does not understand {word!r}")
+    if Skill.RETURN in skills and len(set(skills)) > 1:
+        # 'return to 30 deg', 'back to home': where to is said; 'return' only tells how.
+        skills = [s for s in skills if s is not Skill.RETURN]
     if pose_words:
         if len(set(pose_words)) > 1:
             raise SubgoalError(f"goal names several poses: {', '.join(sorted(set(pose_words)))}")
@@ -295,14 +312,15 @@ def _assemble(
         if quantity is None:
             raise SubgoalError(f"{agent.name} found no skill or target in the goal")
         skill = Skill.MOVE_TO
-    if skill in (Skill.HOLD, Skill.CLOSE, Skill.POSE) and quantity is not None:
-        raise SubgoalError(f"'{skill.value}' takes no number")
+    if skill in (Skill.HOLD, Skill.CLOSE, Skill.POSE, Skill.RETURN) and quantity is not None:
+        raise SubgoalError(
+            f"'{skill.value}' takes no number"
+            + ("; say 'to N' or 'by N'" if skill is Skill.RETURN else "")
+        )
     if skill in (Skill.OPEN, Skill.CLOSE) and agent.kind is not AgentKind.GRIPPER:
         raise SubgoalError(f"{agent.name} is not a gripper: it cannot {skill.value}")
     if skill in (Skill.MOVE_TO, Skill.MOVE_BY) and quantity is None:
         raise SubgoalError(f"'{skill.value}' needs a number with a unit, e.g. '45 degrees'")
-    if skill is Skill.HOLD and duration is not None:
-        raise SubgoalError("'hold' takes no duration")
     value = None
     if quantity is not None:
         relative = skill in (Skill.MOVE_BY, Skill.WAVE)
@@ -342,7 +360,8 @@ def render_subgoal(goal: Subgoal, agent: Agent) -> str:
     else:
         text = goal.skill.value
     if goal.duration_s is not None:
-        text += f" in {format_number(goal.duration_s, 2)} s"
+        preposition = "for" if goal.skill is Skill.HOLD else "in"
+        text += f" {preposition} {format_number(goal.duration_s, 2)} s"
     if goal.style:
         text += f" {goal.style}"
     return text

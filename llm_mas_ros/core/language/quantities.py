@@ -28,7 +28,8 @@ UNITS: dict[str, tuple[str, float]] = {
     **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), ("time", 1.0)),
 }
 
-NUMBER_PATTERN = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
+# Scientific notation is one number: '1e308' is never read as 308.
+NUMBER_PATTERN = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?"
 # A dot ends a sentence unless a digit follows it, where it is a decimal point: '.5', '-.5' and
 # '0.5' keep theirs; 'to 5.' is 5 and 'to 30 deg. then ...' is two sentences.
 SENTENCE_DOT_PATTERN = r"\.(?!\d)"

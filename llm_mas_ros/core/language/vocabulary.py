@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import TypeVar
 
 from ..robot.model import AgentKind, RobotModel
@@ -25,6 +27,14 @@ from .agent_language import AGENT_LANGUAGE_WORDS, CLOSE_WORDS, OPEN_WORDS, norma
 T = TypeVar("T")
 
 FUZZY_MIN_LENGTH = 4  # shorter words are matched exactly: one edit turns 'arm' into 'art'
+ENGLISH_WORDS_FILE = Path(__file__).with_name("english_words.txt")
+
+
+@cache
+def english_words() -> frozenset[str]:
+    """Words of English (4+ letters): a real word is never a typo of a name ('pick', 'pack')."""
+    lines = ENGLISH_WORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,17 @@ class Vocabulary:
         }
         return Referred(frozenset(agents), frozenset(poses))
 
+    def pointed(self, clause: str) -> list[str]:
+        """The one agent a clause that names none points at with its referring words: words
+        that say no direction first ('lift the arm': shoulder_lift), then direction words only
+        one agent has ('turn left': the base); [] when they point at several or at none."""
+        words = normalize(clause).split()
+        for owners in (self._pointer_owners, self._word_owners):
+            agents = {a for _, phrase in occurrences(words, owners) for a in owners[phrase]}
+            if agents:
+                return sorted(agents) if len(agents) == 1 else []
+        return []
+
     def zeroed(self, instruction: str) -> set[str]:
         """Agents whose zero the instruction names ('make the forearm straight')."""
         text = normalize(instruction)
@@ -150,7 +171,7 @@ class Vocabulary:
         words = text.split()
         found = [
             (index, agent)
-            for index, phrase in _occurrences(words, self._name_owners)
+            for index, phrase in occurrences(words, self._name_owners)
             for agent in self._name_owners[phrase]
         ]
         if not found:
@@ -162,7 +183,7 @@ class Vocabulary:
             ]
         found += [
             (index, agent)
-            for index, phrase in _occurrences(words, self._pointer_owners)
+            for index, phrase in occurrences(words, self._pointer_owners)
             for agent in self._pointer_owners[phrase]
         ]
         mentioned: dict[str, int | None] = {}
@@ -176,10 +197,10 @@ class Vocabulary:
         """(agent, sign) of each direction word of one clause about `agents`. Words of a name
         are not direction words ('shoulder lift' lifts nothing)."""
         words = text.split()
-        for index, phrase in _occurrences(words, self._name_owners):
+        for index, phrase in occurrences(words, self._name_owners):
             words[index : index + len(phrase.split())] = [""] * len(phrase.split())
         found = {  # agent -> word index -> its direction phrase there (neutral ones too)
-            agent: dict(_occurrences(words, phrases)) for agent, phrases in self.directions.items()
+            agent: dict(occurrences(words, phrases)) for agent, phrases in self.directions.items()
         }
         for agent, phrases in found.items():
             for index, phrase in phrases.items():
@@ -213,7 +234,7 @@ def _owners(phrases: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]
     return _longest_first(owners)
 
 
-def _occurrences(words: list[str], phrases: Iterable[str]) -> list[tuple[int, str]]:
+def occurrences(words: list[str], phrases: Iterable[str]) -> list[tuple[int, str]]:
     """(word index, phrase) of each phrase in `words`, in text order. Phrases are tried in the
     order given (longest first) and a word is part of at most one occurrence: 'counter
     clockwise' is not also 'clockwise', 'right now' is not 'right'."""
@@ -241,9 +262,11 @@ def _nearest(agents: list[str], where: Mapping[str, int | None], index: int) -> 
 
 def _typo_of(word: str, phrase: str) -> bool:
     """`word` is one-word `phrase` with one typo; short words never are ('left' is one edit
-    from 'lift'), nor words of the agent language ('hold' is one edit from 'fold')."""
+    from 'lift'), nor words of the agent language ('hold' is one edit from 'fold'), nor words of
+    English ('pick up the cup' is not the stow alias 'pack')."""
     return (
         word not in AGENT_LANGUAGE_WORDS
+        and word not in english_words()
         and " " not in phrase
         and len(phrase) >= FUZZY_MIN_LENGTH
         and len(word) >= FUZZY_MIN_LENGTH

@@ -2,9 +2,13 @@
 
 Order of attempts, cheapest first:
   1. stop / halt / freeze           -> a stop plan (hold every agent now), no model involved
-  2. the plan cache                 -> proposals planned before for the same words
-  3. the agent language (rules)     -> direct dispatch, no model involved
-  4. the backend (a language model) -> streamed step by step
+  2. a question                     -> an answer from the positions and config; nothing moves
+  3. amounts rewritten              -> 'pi/2' is 1.570796 rad, 'a quarter turn' 90 deg (every
+                                       planner below reads the rewritten words)
+  4. the plan cache                 -> proposals planned before for the same words
+  5. the rules (agent language and everyday phrasings) -> direct dispatch, no model involved
+  6. nothing of this robot referred to -> refused with what it can do, no model involved
+  7. the backend (a language model) -> streamed step by step
 Every step passes the shield before it is handed on, and is handed on as soon as it passes.
 """
 
@@ -20,13 +24,16 @@ from typing import Protocol
 
 from ..errors import PlanError
 from ..language.agent_language import COURTESY_WORDS, GLOBAL_HOLD_WORDS, check_text, normalize
+from ..language.expressions import rewrite_amounts
 from ..robot.model import RobotModel
+from .answers import Answerer, is_question, nothing_to_do
 from .plan import Plan, PlanBuilder, Proposal, ProposedStep, Step
 from .rules import RulePlanner
 from .shield import SafetyShield
 
 MAX_INSTRUCTION_CHARS = 2000
 STOP_PLANNER = "fast-path:stop"  # the planner name of a stop plan
+ANSWER_PLANNER = "fast-path:answer"  # the planner name of a question's answer
 NOT_A_NUMBER_RE = re.compile(r"[-+]?\b(?:nan|inf|infinity)\b", re.IGNORECASE)
 # Words a stop may come with that add no goal: who is addressed, how urgent, what is stopped.
 # Agent names are not among them: 'stop the elbow' holds the elbow alone (the rules plan it).
@@ -110,6 +117,7 @@ class PlanningPipeline:
     ) -> None:
         self.robot = robot
         self.rules = RulePlanner(robot)
+        self.answerer = Answerer(robot, self.rules.vocabulary)
         self.backend = backend
         self.shield = SafetyShield(robot, clamp=clamp)
         self.cache = PlanCache(cache_size)
@@ -132,9 +140,16 @@ class PlanningPipeline:
         if is_stop(text):
             elapsed = (self.clock() - started) * 1000.0
             return Plan(text, STOP_PLANNER, stop=True, first_step_ms=elapsed, total_ms=elapsed)
-        planner, steps = self._proposals(text)
+        if is_question(text):
+            answer = self.answerer.answer(text, positions)
+            elapsed = (self.clock() - started) * 1000.0
+            return Plan(
+                text, ANSWER_PLANNER, answer=answer, first_step_ms=elapsed, total_ms=elapsed
+            )
+        planner, steps = self._proposals(rewrite_amounts(text), text)
         builder = PlanBuilder(text, planner)
         expected = {agent: positions.get(agent, math.nan) for agent in self.robot.agent_names}
+        origin = dict(expected)  # where 'move it back' goes
         first_step_ms = math.nan
         recorded: list[ProposedStep] = []
         # Closed on the way out: a decode cut short by a rejection ends here and now (its
@@ -142,7 +157,7 @@ class PlanningPipeline:
         with contextlib.closing(steps):
             for proposals in steps:
                 recorded.append(proposals)
-                checked = self.shield.check_step(proposals, expected)
+                checked = self.shield.check_step(proposals, expected, origin)
                 builder.notes.extend(checked.notes)
                 if checked.rejected:
                     builder.rejected.extend(checked.rejected)
@@ -154,19 +169,22 @@ class PlanningPipeline:
                     on_step(checked.goals)
             else:
                 if not planner.startswith("cache"):
-                    self.cache.put(text, planner, recorded)
+                    self.cache.put(rewrite_amounts(text), planner, recorded)
         total_ms = (self.clock() - started) * 1000.0
         return builder.build(
             first_step_ms if not math.isnan(first_step_ms) else total_ms, total_ms
         )
 
-    def _proposals(self, text: str) -> tuple[str, Generator[ProposedStep, None, None]]:
+    def _proposals(self, text: str, said: str) -> tuple[str, Generator[ProposedStep, None, None]]:
+        """Proposals for `text` (the instruction `said`, amounts rewritten)."""
         cached = self.cache.get(text)
         if cached is not None:
             return f"cache:{cached[0]}", _each(cached[1])
         try:
             return "fast-path:rules", _each(list(self.rules.propose(text)))
         except PlanError as rules_error:
+            if self.rules.vocabulary.referred(text).nothing:
+                raise nothing_to_do(self.robot, said) from rules_error
             if self.backend is None:
                 raise
             return self.backend.name, self._guarded(self.backend.propose(text), rules_error)
@@ -186,4 +204,12 @@ def _each(steps: Iterable[ProposedStep]) -> Generator[ProposedStep, None, None]:
     yield from steps
 
 
-__all__ = ["STOP_PLANNER", "PlanCache", "Planner", "PlanningPipeline", "Proposal", "is_stop"]
+__all__ = [
+    "ANSWER_PLANNER",
+    "STOP_PLANNER",
+    "PlanCache",
+    "Planner",
+    "PlanningPipeline",
+    "Proposal",
+    "is_stop",
+]

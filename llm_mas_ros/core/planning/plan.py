@@ -2,7 +2,10 @@
 
 The JSON form is a contract (ARCHITECTURE.md section 5):
   {"instruction", "planner", "steps": [[{"agent", "goal", "target", "duration_s"}]],
-   "rejected": [{"agent", "goal", "reason"}], "latency_ms": {"first_step", "total"}}
+   "rejected": [{"agent", "goal", "reason"}], "notes": [str], "answer": str | null,
+   "latency_ms": {"first_step", "total"}}
+A question ("where is the elbow?") is answered, not planned: its plan has no steps and an
+`answer`, and moves nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class Proposal:
     agent: str
     goal: str
     subgoal: Subgoal | None = field(default=None, compare=False)
+    note: str | None = field(default=None, compare=False)  # what the planner assumed
 
 
 ProposedStep = tuple[Proposal, ...]
@@ -72,6 +76,7 @@ class Plan:
     first_step_ms: float = 0.0
     total_ms: float = 0.0
     stop: bool = False  # the stop fast path: hold every agent now, cancel what runs
+    answer: str | None = None  # a question's answer (then there are no steps)
 
     @property
     def executable(self) -> bool:
@@ -85,6 +90,7 @@ class Plan:
             "steps": [[goal.to_json() for goal in step] for step in self.steps],
             "rejected": [rejection.to_json() for rejection in self.rejected],
             "notes": list(self.notes),
+            "answer": self.answer,
             "latency_ms": {
                 "first_step": round(self.first_step_ms, 3),
                 "total": round(self.total_ms, 3),
@@ -99,6 +105,8 @@ class Plan:
             lines.append(f"  step {number}: {goals}")
         lines.extend(f"  rejected {r.agent}: {r.goal!r} ({r.reason})" for r in self.rejected)
         lines.extend(f"  note: {note}" for note in self.notes)
+        if self.answer is not None:
+            lines.append(f"  answer: {self.answer}")
         return "\n".join(lines)
 
 

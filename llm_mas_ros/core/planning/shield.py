@@ -48,22 +48,29 @@ class SafetyShield:
         self.clamp = clamp
 
     def check_step(
-        self, proposals: Sequence[Proposal], positions: MutableMapping[str, float]
+        self,
+        proposals: Sequence[Proposal],
+        positions: MutableMapping[str, float],
+        origin: Mapping[str, float] | None = None,
     ) -> CheckedStep:
         """Check one step. `positions` (agent -> expected position) is advanced to the targets
-        of the accepted goals, so the next step's relative moves start from there."""
+        of the accepted goals, so the next step's relative moves start from there; `origin`
+        holds where the agents were when the instruction arrived ('move it back' goes there).
+        A rejected goal is named in canonical form when it parsed: the reason is about what
+        would have run, not about a planner's wording."""
         resolved: list[tuple[Proposal, Subgoal, Motion]] = []
         rejected: list[Rejection] = []
         notes: list[str] = []
         seen: set[str] = set()
         for proposal in proposals:
             try:
-                goal, motion = self._resolve(proposal, positions, seen)
+                goal, motion = self._resolve(proposal, positions, origin or {}, seen)
             except SubgoalError as error:
-                rejected.append(Rejection(proposal.agent, proposal.goal, str(error)))
+                rejected.append(Rejection(proposal.agent, self._named(proposal), str(error)))
                 continue
             seen.add(proposal.agent)
             resolved.append((proposal, goal, motion))
+            notes.extend([proposal.note] if proposal.note else [])
             notes.extend(motion.notes)
         checked = self._synchronise_poses(resolved)
         if not rejected:
@@ -72,8 +79,22 @@ class SafetyShield:
                     positions[sent.agent] = sent.target
         return CheckedStep(tuple(checked), tuple(rejected), tuple(notes))
 
+    def _named(self, proposal: Proposal) -> str:
+        if not self.robot.has_agent(proposal.agent):
+            return proposal.goal
+        agent = self.robot.agent(proposal.agent)
+        try:
+            goal = proposal.subgoal or parse_subgoal(proposal.goal, agent, self.robot.poses)
+        except SubgoalError:
+            return proposal.goal
+        return render_subgoal(goal, agent)
+
     def _resolve(
-        self, proposal: Proposal, positions: Mapping[str, float], seen: set[str]
+        self,
+        proposal: Proposal,
+        positions: Mapping[str, float],
+        origin: Mapping[str, float],
+        seen: set[str],
     ) -> tuple[Subgoal, Motion]:
         if not self.robot.has_agent(proposal.agent):
             raise SubgoalError(
@@ -83,6 +104,8 @@ class SafetyShield:
             raise SubgoalError(f"{proposal.agent} has two goals in one step")
         agent = self.robot.agent(proposal.agent)
         goal = proposal.subgoal or parse_subgoal(proposal.goal, agent, self.robot.poses)
+        if goal.skill is Skill.RETURN:
+            goal = replace(goal, skill=Skill.MOVE_TO, value=self._origin(proposal.agent, origin))
         start = positions.get(proposal.agent, math.nan)
         if math.isnan(start) and goal.skill in (
             Skill.MOVE_TO,
@@ -93,6 +116,13 @@ class SafetyShield:
             # The agent re-times from where it really is; limits only need the target here.
             start = self.robot.agent(proposal.agent).joint.clamp(0.0)
         return goal, plan_motion(goal, agent, start, self.robot, clamp=self.clamp)
+
+    @staticmethod
+    def _origin(agent: str, origin: Mapping[str, float]) -> float:
+        where = origin.get(agent, math.nan)
+        if math.isnan(where):
+            raise SubgoalError(f"where {agent} was when the instruction arrived is not known")
+        return where
 
     def _synchronise_poses(self, resolved: list[tuple[Proposal, Subgoal, Motion]]) -> list[Goal]:
         """Joints going to a named pose together arrive together: they share the longest

@@ -182,6 +182,9 @@ class ControlSettings:
     rate_hz: float = 100.0
     revolute_tolerance: float = 0.005
     prismatic_tolerance: float = 0.0005
+    # A move whose size is vague ('a bit to the left', 'raise it a little'): rad / m.
+    revolute_small_step: float = 0.174533  # 10 deg
+    prismatic_small_step: float = 0.005
     settle_timeout_s: float = 2.0
     state_timeout_s: float = 0.5
     speed_fraction: Mapping[str, float] = field(
@@ -204,6 +207,12 @@ class ControlSettings:
         if joint.dimension is Dimension.LENGTH:
             return self.prismatic_tolerance
         return self.revolute_tolerance
+
+    def small_step(self, joint: Joint) -> float:
+        """What 'a bit' moves `joint` (rad or m)."""
+        if joint.dimension is Dimension.LENGTH:
+            return self.prismatic_small_step
+        return self.revolute_small_step
 
 
 @dataclass(frozen=True)
@@ -346,6 +355,22 @@ ROBOT_PARAMETERS = (
         ParamType.DOUBLE,
         "a prismatic move is done within this distance of its target",
         _DEFAULT_CONTROL.prismatic_tolerance,
+        "m",
+        POSITIVE,
+    ),
+    ParameterSpec(
+        "revolute_small_step",
+        ParamType.DOUBLE,
+        "what a vague revolute move ('a bit to the left') moves",
+        _DEFAULT_CONTROL.revolute_small_step,
+        "rad",
+        POSITIVE,
+    ),
+    ParameterSpec(
+        "prismatic_small_step",
+        ParamType.DOUBLE,
+        "what a vague prismatic move ('open it a little') moves",
+        _DEFAULT_CONTROL.prismatic_small_step,
         "m",
         POSITIVE,
     ),
@@ -545,6 +570,8 @@ def _control_from_params(values: Mapping[str, Any]) -> ControlSettings:
         rate_hz=values["control_rate_hz"],
         revolute_tolerance=values["revolute_tolerance"],
         prismatic_tolerance=values["prismatic_tolerance"],
+        revolute_small_step=values["revolute_small_step"],
+        prismatic_small_step=values["prismatic_small_step"],
         settle_timeout_s=values["settle_timeout_s"],
         state_timeout_s=values["state_timeout_s"],
         speed_fraction=dict(P.subtree(values, "speed_fraction")),

@@ -22,6 +22,7 @@ from typing import Any
 
 from ...errors import ConfigError, PlanError
 from ...robot.model import RobotModel
+from ..answers import nothing_to_do, quoted
 from ..plan import ProposedStep
 from ..planner_settings import BACKENDS, PlannerBackend
 from ..rules import RulePlanner
@@ -32,20 +33,6 @@ from .models import LoadedModel, load_local, load_smollm2
 from .prompt import DEFAULT_EXAMPLES, PromptBuilder
 
 _RELATIVE_RE = re.compile(r"(?:by|wave)\b")
-_QUOTE_CHARS = 80
-
-
-def _quoted(text: str) -> str:
-    return repr(text if len(text) <= _QUOTE_CHARS else text[:_QUOTE_CHARS] + "...")
-
-
-def nothing_to_do(robot: RobotModel, instruction: str) -> PlanError:
-    """The error for an instruction that asks for nothing this robot can do."""
-    poses = f"; poses: {', '.join(robot.poses)}" if robot.poses else ""
-    return PlanError(
-        f"{_quoted(instruction)} asks for nothing this robot can do "
-        f"(agents: {', '.join(robot.agent_names)}{poses}); nothing was moved"
-    )
 
 
 def parse_plan_step(rules: RulePlanner, text: str) -> ProposedStep:
@@ -54,7 +41,7 @@ def parse_plan_step(rules: RulePlanner, text: str) -> ProposedStep:
         return rules.parse_step(text)
     except PlanError as error:
         raise PlanError(
-            f"the model wrote {_quoted(text)}, which is not a valid step: {error}"
+            f"the model wrote {quoted(text)}, which is not a valid step: {error}"
         ) from error
 
 
@@ -238,7 +225,7 @@ class PlainGeneratePlanner(_PromptedPlanner):
         if text == NONE_PLAN:
             raise nothing_to_do(self.robot, instruction)
         if not text:
-            raise PlanError(f"the model wrote no plan for {_quoted(instruction)}")
+            raise PlanError(f"the model wrote no plan for {quoted(instruction)}")
         steps = [parse_plan_step(self.rules, step) for step in text.split(STEP_SEPARATOR)]
         yield from steps
 
