@@ -12,10 +12,13 @@ items) and rejection precision / recall (over the items that expect a rejection 
 shield rejected a goal of), dispatched targets outside the URDF limits (must be 0: the benchmark
 fails otherwise), latency (first step, total; p50/p90, over all items and over the items the
 backend itself planned), tokens the model generated and model calls per model-planned item, and
-accuracy per tag. The run's software versions, model dtypes, CPU, threads, git commit and command
-line go into the JSON `meta` and the markdown header. A 'local' backend's row is named after its
-model directory ('local:<dir name>'). The dev set's schema is in llm_mas_ros.eval.devset, the
-scores in llm_mas_ros.eval.scoring.
+accuracy per category of issue 10 (llm_mas_ros.eval.devset.CATEGORIES: relative, vague,
+expression, refusal, question, wait-back, clause-numbers, duration) and per tag. Run it once per
+set: the dev set (default) and `--devset benchmarks/planner_heldout.jsonl`. The run's software
+versions, model dtypes, CPU, threads, git commit and command line go into the JSON `meta` and the
+markdown header. A 'local' backend's row is named after its model directory ('local:<dir
+name>'). The dev set's schema is in llm_mas_ros.eval.devset, the scores in
+llm_mas_ros.eval.scoring.
 
 The dev set, the results and the script live in benchmarks/ of the source checkout, not in the
 package: the defaults point there.

@@ -3,23 +3,33 @@
 Dev set schema (benchmarks/planner_devset.jsonl, one JSON object per line, no other keys):
   id           str, unique
   instruction  str, what a person says
-  tags         [str, ...], what the item exercises; accuracy is reported per tag
+  tags         [str, ...], what the item exercises; accuracy is reported per tag, and for the
+               categories of CATEGORIES also in a table of their own
   expect       "plan"   a plan runs to the end
                "reject" the shield rejects a goal (steps before it may run)
-               "none"   no plan: the planner finds nothing this robot should do
+               "none"   no plan: the planner finds nothing this robot should do (a refusal)
                "stop"   the stop fast path (hold every agent now)
+               "answer" a question answered: no steps, nothing moves, the plan's `answer` text
   steps        [{AGENT: GOAL, ...}, ...], the steps that run, in order: exactly these agents in
                each step. For "reject", the steps that pass before the rejected one; [] for
-               "none" and "stop". GOAL is the goal's resolved final target:
-                 number  rad (revolute agents) or m (the gripper), absolute
+               "none", "stop" and "answer". GOAL is the goal's resolved final target:
+                 number  rad (revolute agents) or m (the gripper), absolute (a relative move's
+                         target is the start plus its signed offset)
                  null    no target ('hold')
                  {"target": number | null, "skill"?: str, "repetitions"?: int,
                   "duration_s"?: number, "style"?: "slowly" | "gently" | "quickly"}
                          also checks the dispatched goal's skill (a core.language.Skill value,
-                         e.g. "wave"), wave count, duration (s, within 0.05 s, after the shield
-                         has stretched it to the velocity limit) or style word
+                         e.g. "wave", or "hold" for a wait step), wave count, duration (s,
+                         within 0.05 s, after the shield has stretched it to the velocity
+                         limit) or style word
   rejected     [{"agent": AGENT, "limit": "position"}, ...]: only and always for "reject":
                the agents whose goals the shield rejects, and which URDF limit they break
+  answer_mentions
+               [str, ...], optional, only for "answer": substrings the answer must contain
+               (case-insensitive), e.g. ["elbow"] or ["home", "ready", "stow"]
+  start        optional, where the robot is when the instruction arrives: a named pose
+               ("ready"; the gripper closed) or {AGENT: number, ...} (rad or m, inside the
+               URDF limits; every other agent at 0). Default: home, gripper closed (all 0.0)
   note         str, optional: why the expectation is what it is
 Targets are computed by hand from the conventions at the top of config/planner_examples.yaml.
 A bad line is a ConfigError naming the file, line and item, so a dev-set edit fails loudly
@@ -31,16 +41,38 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from llm_mas_ros.core.errors import ConfigError
 from llm_mas_ros.core.language.agent_language import STYLE_WORDS, Skill
 from llm_mas_ros.core.robot.model import RobotModel
 
-OUTCOMES = ("plan", "reject", "none", "stop")
+OUTCOMES = ("plan", "reject", "none", "stop", "answer")
 LIMITS = ("position",)
-ITEM_KEYS = {"id", "instruction", "tags", "expect", "steps", "rejected", "note"}
+ITEM_KEYS = {
+    "id",
+    "instruction",
+    "tags",
+    "expect",
+    "steps",
+    "rejected",
+    "answer_mentions",
+    "start",
+    "note",
+}
+# The categories of issue 10 (what people mean), each a tag: their accuracy gets a table of its
+# own in the benchmark report, listed even when a set has no item of one.
+CATEGORIES = (
+    "relative",
+    "vague",
+    "expression",
+    "refusal",
+    "question",
+    "wait-back",
+    "clause-numbers",
+    "duration",
+)
 GOAL_KEYS = {"target", "skill", "repetitions", "duration_s", "style"}
 SKILLS = {skill.value for skill in Skill}
 STYLES = set(STYLE_WORDS.values())
@@ -60,7 +92,8 @@ class GoalSpec:
 
 @dataclass(frozen=True)
 class DevItem:
-    """One dev-set line (see the module docstring); `rejected` holds the agents only."""
+    """One dev-set line (see the module docstring); `rejected` holds the agents only, `start`
+    the agents that start away from 0 (resolved from a named pose)."""
 
     id: str
     instruction: str
@@ -69,6 +102,8 @@ class DevItem:
     steps: tuple[Mapping[str, GoalSpec], ...]
     rejected: tuple[str, ...] = ()
     note: str = ""
+    answer_mentions: tuple[str, ...] = ()
+    start: Mapping[str, float] = field(default_factory=dict)  # agents not at 0 at the start
 
 
 def _require(condition: bool, where: str, message: str) -> None:
@@ -154,6 +189,49 @@ def _rejected(value: object, robot: RobotModel, where: str) -> tuple[str, ...]:
     return tuple(agents)
 
 
+def _mentions(value: object, answer: bool, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    _require(answer, where, "'answer_mentions' is only for expect 'answer'")
+    _require(
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(m, str) and bool(m.strip()) for m in value),
+        where,
+        "answer_mentions must be a non-empty list of non-empty strings",
+    )
+    assert isinstance(value, list)
+    return tuple(value)
+
+
+def _start(value: object, robot: RobotModel, where: str) -> dict[str, float]:
+    """The agents away from 0 at the start: a named pose's joints, or the given agents."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        _require(value in robot.poses, where, f"start pose must be one of {sorted(robot.poses)}")
+        by_joint = {agent.joint.name: agent.name for agent in robot.agents}
+        return {by_joint[joint]: float(v) for joint, v in robot.poses[value].items()}
+    _require(
+        isinstance(value, dict) and bool(value),
+        where,
+        "start is a pose name or a non-empty {agent: number} object",
+    )
+    assert isinstance(value, dict)
+    start = {}
+    for agent, position in value.items():
+        _require(robot.has_agent(agent), where, f"start: unknown agent {agent!r}")
+        _require(_number(position), where, f"start: {agent} must be a number")
+        joint = robot.agent(agent).joint
+        _require(
+            joint.contains(float(position)),
+            where,
+            f"start: {agent} {position} is outside {joint.describe_limits()}",
+        )
+        start[agent] = float(position)
+    return start
+
+
 def parse_item(data: object, robot: RobotModel, where: str = "dev item") -> DevItem:
     """One dev-set line, validated against the schema and the robot; ConfigError if not."""
     _require(isinstance(data, dict), where, "each line is a JSON object")
@@ -179,7 +257,7 @@ def parse_item(data: object, robot: RobotModel, where: str = "dev item") -> DevI
     _require(
         bool(steps) == (expect == "plan") or expect == "reject",
         where,
-        "a 'plan' has steps; 'none' and 'stop' have none",
+        "a 'plan' has steps; 'none', 'stop' and 'answer' have none",
     )
     _require(
         ("rejected" in data) == (expect == "reject"),
@@ -187,10 +265,20 @@ def parse_item(data: object, robot: RobotModel, where: str = "dev item") -> DevI
         "'rejected' is given exactly when expect is 'reject'",
     )
     rejected = _rejected(data["rejected"], robot, where) if expect == "reject" else ()
+    mentions = _mentions(data.get("answer_mentions"), expect == "answer", where)
+    start = _start(data.get("start"), robot, where)
     note = data.get("note", "")
     _require(isinstance(note, str), where, "note must be a string")
     return DevItem(
-        data["id"], data["instruction"], tuple(tags), str(expect), steps, rejected, note
+        data["id"],
+        data["instruction"],
+        tuple(tags),
+        str(expect),
+        steps,
+        rejected,
+        note,
+        mentions,
+        start,
     )
 
 

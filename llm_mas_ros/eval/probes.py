@@ -15,7 +15,7 @@ from llm_mas_ros.core.errors import LlmMasError
 from llm_mas_ros.core.planning.pipeline import Planner, PlanningPipeline
 from llm_mas_ros.core.robot.model import RobotModel
 from llm_mas_ros.eval.devset import DevItem
-from llm_mas_ros.eval.runs import home_positions
+from llm_mas_ros.eval.runs import start_positions
 from llm_mas_ros.eval.summary import percentiles
 
 
@@ -25,9 +25,9 @@ def cache_hit_latency(
     """First-step latency (ms) of a repeated instruction: planned once, then answered by the
     plan cache (the shield still re-checks it from the current positions)."""
     pipeline = PlanningPipeline(robot, backend=backend, clamp=False)
-    positions = home_positions(robot)
     hits = []
     for item in items:
+        positions = start_positions(robot, item)
         try:
             pipeline.plan(item.instruction, positions)
             plan = pipeline.plan(item.instruction, positions)

@@ -1,9 +1,10 @@
 """One backend over the dev set, through the real PlanningPipeline.
 
-Every item starts from the home pose with the gripper closed (every joint at 0.0) and goes
-through the pipeline's fast paths, the backend and the safety shield, with cache_size=0 so no
-answer is remembered between items. A planning error is an outcome here, never an exception:
-the run always covers every item. Times are in ms.
+Every item starts from the home pose with the gripper closed (every joint at 0.0), or from the
+start it states, and goes through the pipeline's fast paths, the backend and the safety shield,
+with cache_size=0 so no answer is remembered between items. A plan with an `answer` (a question
+answered, nothing moved) is the outcome 'answer'. A planning error is an outcome here, never an
+exception: the run always covers every item. Times are in ms.
 """
 
 from __future__ import annotations
@@ -69,8 +70,13 @@ class ObservedBackend:
 
 
 def home_positions(robot: RobotModel) -> dict[str, float]:
-    """The start of every item: the home pose, gripper closed (every joint at 0.0)."""
+    """The default start of an item: the home pose, gripper closed (every joint at 0.0)."""
     return dict.fromkeys(robot.agent_names, 0.0)
+
+
+def start_positions(robot: RobotModel, item: DevItem) -> dict[str, float]:
+    """Where the robot is when `item`'s instruction arrives: home, but for its `start`."""
+    return {**home_positions(robot), **item.start}
 
 
 def run_item(
@@ -85,7 +91,9 @@ def run_item(
     dispatched: list[Step] = []
     started = clock()
     try:
-        plan = pipeline.plan(item.instruction, home_positions(pipeline.robot), dispatched.append)
+        plan = pipeline.plan(
+            item.instruction, start_positions(pipeline.robot, item), dispatched.append
+        )
     except LlmMasError as error:
         elapsed = (clock() - started) * 1000.0
         used = observer is not None and observer.called
@@ -103,6 +111,8 @@ def run_item(
         )
     if plan.stop:
         kind = "stop"
+    elif plan.answer is not None:
+        kind = "answer"
     elif plan.rejected:
         kind = "reject"
     else:
@@ -120,6 +130,7 @@ def run_item(
         output=observer.output if observer is not None else None,
         generated_tokens=generated,
         model_calls=calls,
+        answer=plan.answer,
     )
 
 

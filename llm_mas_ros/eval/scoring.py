@@ -4,8 +4,11 @@ Scores per item:
   outcome    the outcome kind is the expected one
   structure  outcome right, the same number of steps and the same agents in each
   targets    structure right and every target within 0.02 rad (2 mm), nulls where expected
-  full       targets right, every optional check right, and for "reject" the expected agents
-             rejected for breaking a position limit
+  full       targets right, every optional check right, for "reject" the expected agents
+             rejected for breaking a position limit, and for "answer" an answer containing
+             every expected mention
+  mentions   for "answer": an answer came and contains each of the item's answer_mentions
+             (case-insensitive); True for every other item
   parsed     the pipeline turned the backend's output into a plan or a deliberate "no plan";
              an exception raised while the backend produced its steps (e.g. unparseable model
              output) is a parse failure
@@ -36,7 +39,7 @@ LIMIT_REASON_RE = re.compile(r"is outside the \S+ limits")
 class Outcome:
     """What the pipeline did with one instruction. `kind` is an expected outcome or 'failure'
     (the backend raised while producing its steps). Times in ms; first_step_ms is None when no
-    step was dispatched."""
+    step was dispatched. `answer` is a question's answer (kind 'answer')."""
 
     kind: str
     planner: str
@@ -50,6 +53,7 @@ class Outcome:
     output: str | None = None  # the backend's raw plan text, when it reports one
     generated_tokens: int | None = None  # written by the model (end token not counted)
     model_calls: int | None = None  # forward passes of the model, the prompt's included
+    answer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class Score:
     full: bool
     parsed: bool
     violations: tuple[str, ...] = ()
+    mentions: bool = True
 
 
 def _tolerance(robot: RobotModel, agent: str) -> float:
@@ -111,6 +116,17 @@ def limit_violations(steps: Sequence[Step], robot: RobotModel) -> tuple[str, ...
     return tuple(found)
 
 
+def mentions_ok(item: DevItem, outcome: Outcome) -> bool:
+    """For an item that expects an answer: an answer came and contains every expected mention
+    (case-insensitive). True for any other item."""
+    if item.expect != "answer":
+        return True
+    if outcome.answer is None:
+        return False
+    text = outcome.answer.casefold()
+    return all(mention.casefold() in text for mention in item.answer_mentions)
+
+
 def score(item: DevItem, outcome: Outcome, robot: RobotModel) -> Score:
     """How right one outcome is (see the module docstring)."""
     outcome_ok = outcome.kind == item.expect
@@ -136,7 +152,8 @@ def score(item: DevItem, outcome: Outcome, robot: RobotModel) -> Score:
         rejection = sorted(r.agent for r in outcome.rejected) == sorted(item.rejected) and all(
             LIMIT_REASON_RE.search(r.reason) for r in outcome.rejected
         )
-    full = targets and details and (item.expect != "reject" or rejection)
+    mentions = mentions_ok(item, outcome)
+    full = targets and details and (item.expect != "reject" or rejection) and mentions
     return Score(
         outcome_ok,
         structure,
@@ -146,4 +163,5 @@ def score(item: DevItem, outcome: Outcome, robot: RobotModel) -> Score:
         full,
         parsed=outcome.kind != "failure",
         violations=limit_violations(outcome.dispatched, robot),
+        mentions=mentions,
     )

@@ -5,7 +5,9 @@ token counts per model-planned item. 'Model' metrics count only the items the ba
 planned: the stop and agent-language fast paths never reach a model, and mixing them in would
 flatter a slow or wrong model. Rejection precision = right predictions / items the shield
 rejected a goal of; recall = right predictions / items that expect a rejection (a prediction is
-right when the item expects one).
+right when the item expects one). `by_category` is `by_tag` for the categories of
+llm_mas_ros.eval.devset.CATEGORIES only, each listed (n 0 when the set has none of it), in that
+order.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from llm_mas_ros.eval.devset import CATEGORIES
 from llm_mas_ros.eval.runs import BackendRun
 
 
@@ -111,7 +114,13 @@ def summarise(run: BackendRun) -> dict[str, Any]:
         "by_tag": {
             tag: {"n": len(flags), "full": sum(flags)} for tag, flags in sorted(tags.items())
         },
+        "by_category": {category: _category(tags.get(category, [])) for category in CATEGORIES},
     }
+
+
+def _category(flags: Sequence[bool]) -> dict[str, Any]:
+    """How many items of a category there are, how many are fully right, and the share."""
+    return {"n": len(flags), "full": sum(flags), "rate": _share(sum(flags), len(flags))}
 
 
 def item_records(run: BackendRun) -> list[dict[str, Any]]:
@@ -124,13 +133,16 @@ def item_records(run: BackendRun) -> list[dict[str, Any]]:
                 "instruction": item.instruction,
                 "tags": list(item.tags),
                 "expect": item.expect,
+                "start": dict(item.start) or None,  # None: home, gripper closed
                 "outcome": outcome.kind,
                 "planner": outcome.planner,
+                "answer": outcome.answer,
                 "output": outcome.output,
                 "full": result.full,
                 "targets": result.targets,
                 "structure": result.structure,
                 "rejection": result.rejection,
+                "mentions": result.mentions,
                 "parsed": result.parsed,
                 "used_backend": outcome.used_backend,
                 "generated_tokens": outcome.generated_tokens,

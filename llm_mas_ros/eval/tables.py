@@ -1,5 +1,6 @@
-"""The markdown report of a benchmark run: the results table, per-tag accuracy, the
-plain-vs-constrained decoding ratios and the items not fully right.
+"""The markdown report of a benchmark run: the results table, accuracy per category (the
+categories of issue 10: relative, vague, expression, refusal, question, wait-back, clause-numbers,
+duration) and per tag, the plain-vs-constrained decoding ratios and the items not fully right.
 
 It renders the JSON summaries (llm_mas_ros.eval.summary) rather than the runs, so a report can be
 rebuilt from a saved planner.json. Percentages with one decimal, latency in ms as p50 / p90,
@@ -42,11 +43,13 @@ def markdown(
     records: Mapping[str, list[dict[str, Any]]],
     meta: Mapping[str, Any],
 ) -> str:
-    """The results table, per-tag accuracy, plain-vs-constrained ratios and the misses."""
+    """The results table, per-category and per-tag accuracy, plain-vs-constrained ratios and
+    the misses."""
     lines = [
         "# Planner benchmark",
         "",
-        f"Dev set: `{meta['devset']}` ({meta['n']} instructions, start: home, gripper closed). "
+        f"Dev set: `{meta['devset']}` ({meta['n']} instructions, start: home, gripper closed, "
+        "unless an item states its start). "
         f"Machine: {meta['machine']}. Latency in ms, p50 / p90; 'model' columns count only the "
         "instructions the backend itself planned (not the stop / agent-language fast paths). "
         "Rejection precision / recall: over the items the shield rejected a goal of / the "
@@ -93,6 +96,7 @@ def markdown(
             f"{_ms(r['embed_ms'])} ms, whole top-k {_ms(r['top_k_ms'])} ms per instruction "
             f"(bank: {r['bank_size']} examples).",
         ]
+    lines += _category_lines(summaries)
     lines += ["", "## Fully right, per tag", ""]
     tags = sorted({tag for s in summaries for tag in s["by_tag"]})
     lines.append("| tag | n | " + " | ".join(s["backend"] for s in summaries) + " |")
@@ -111,6 +115,27 @@ def markdown(
             + (", ".join(f"`{r['id']}` ({r['outcome']})" for r in misses) or "none")
         )
     return "\n".join(lines) + "\n"
+
+
+def _category_lines(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Fully right per category of issue 10 (each a tag; every category listed, '-' where the
+    set has no item of it)."""
+    if not summaries or "by_category" not in summaries[0]:
+        return []  # a report rebuilt from a summary written before the categories existed
+    lines = [
+        "",
+        "## Fully right, per category",
+        "",
+        "| category | n | " + " | ".join(s["backend"] for s in summaries) + " |",
+        "|---|---|" + "---|" * len(summaries),
+    ]
+    for category, first in summaries[0]["by_category"].items():
+        cells = []
+        for s in summaries:
+            c = s["by_category"][category]
+            cells.append(f"{c['full']}/{c['n']} ({_pct(c['rate'])})" if c["n"] else "-")
+        lines.append(f"| {category} | {first['n']} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _run_lines(meta: Mapping[str, Any]) -> list[str]:

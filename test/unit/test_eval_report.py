@@ -8,7 +8,7 @@ import pytest
 from llm_mas_ros.core.planning.llm.examples import Example
 from llm_mas_ros.core.planning.plan import Goal
 from llm_mas_ros.eval.bench_cli import select_items
-from llm_mas_ros.eval.devset import DevItem
+from llm_mas_ros.eval.devset import CATEGORIES, DevItem
 from llm_mas_ros.eval.probes import decode_step_ms, retrieval_latency
 from llm_mas_ros.eval.roster import make_backend, row_name
 from llm_mas_ros.eval.runs import BackendRun
@@ -69,6 +69,25 @@ def test_summary_counts_paths_tokens_and_tags():
     assert summary["load_s"] == 1.25
 
 
+def test_summary_lists_every_issue_10_category_even_without_items():
+    run = _run("rules", None, 1.0)
+    run.items[1] = DevItem("plan-1", "x", ("relative", "pose"), "plan", ())
+    by_category = summarise(run)["by_category"]
+    assert list(by_category) == list(CATEGORIES)
+    assert by_category["relative"] == {"n": 1, "full": 0, "rate": 0.0}
+    assert by_category["question"] == {"n": 0, "full": 0, "rate": None}
+
+
+def test_markdown_has_a_per_category_table():
+    run = _run("rules", None, 1.0)
+    run.items[0] = DevItem("stop-1", "x", ("question",), "answer", ())
+    table = _report(run, _run("smollm2", 12, 40.0))
+    assert "## Fully right, per category" in table
+    assert "| question | 1 | 1/1 (100.0%) | - |" in table  # smollm2's run has no question
+    assert "| wait-back | 0 | - | - |" in table
+    assert table.index("per category") < table.index("per tag")
+
+
 def test_item_records_keep_what_came_out():
     stop, plan = item_records(_run("smollm2", 12, 40.0))
     assert (stop["id"], stop["outcome"], stop["full"], stop["first_step_ms"]) == (
@@ -79,6 +98,7 @@ def test_item_records_keep_what_came_out():
     )
     assert plan["steps"] == [[Goal("elbow", "move to 10 deg", 0.17, 1.0).to_json()]]
     assert plan["generated_tokens"] == 12 and plan["total_ms"] == 40.0
+    assert plan["answer"] is None and plan["mentions"] and plan["start"] is None
 
 
 def _report(*runs: BackendRun) -> str:

@@ -5,7 +5,12 @@ step or plan from its planning thread, a stop, an e-stop, a clock tick) and carr
 effects it returns (send a goal, announce a plan, plan an instruction, publish the status), in
 order. One instruction runs at a time: a new one replaces the running one, whose agents still
 moving are told to hold before any goal of the new plan goes out. A stop ('stop', 'hold', ...)
-never waits for planning: every agent is told to hold at once. Times in s on a monotonic clock.
+never waits for planning: every agent is told to hold at once. A question ("where is the
+elbow?", told by the pipeline's `is_question`) is answered, not executed: its plan has an
+answer and no steps, and it ends `done` at once, sending no goal and holding no agent. It does
+not cut short what runs: one that arrives while another instruction runs replaces it only if
+its plan moves something after all, and then just before its first goal goes out. (Under
+Arrival.QUEUE a question waits its turn like any instruction.) Times in s on a monotonic clock.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from enum import StrEnum
 
 from ..control.agent import AgentStatus, Level
 from ..robot.model import RobotModel
+from .answers import is_question
 from .execution import (
     HOLD_GOAL,
     SUCCESSFUL_EXECUTION_STATES,
@@ -77,6 +83,10 @@ class Job:
     finished_at: float | None = None
     queued: bool = False  # waiting for the instructions before it (Arrival.QUEUE)
     agents: set[str] = field(default_factory=set)  # agents it has sent goals to
+    # A question that came while others ran (Arrival.PREEMPT): an answer must not stop them.
+    # The pipeline answers a question with no steps; should a step come all the same, it
+    # replaces them then, before its first goal goes out.
+    replaces_later: bool = False
 
     @property
     def pending_state(self) -> ExecutionState:
@@ -142,6 +152,8 @@ class Dispatcher:
         if self.active and self.arrival is Arrival.QUEUE:
             return [*self._enqueue(job, now), self.report(now)]
         replaced = self.arrival is Arrival.PREEMPT
+        if replaced and self.active and is_question(text):
+            job.replaces_later, replaced = True, False
         ended = self._preempt(self.active, job, "replaced", now) if replaced else []
         return [*ended, *self._start(job), self.report(now)]
 
@@ -157,7 +169,13 @@ class Dispatcher:
         job = self._current(number)
         if job is None:
             return []
-        effects = self._make_room(job, step, now) if self.arrival is Arrival.MERGE else []
+        effects: list[Effect] = []
+        if job.replaces_later:  # a question that moves after all: now it replaces what runs
+            job.replaces_later = False
+            others = [other for other in self.active if other is not job]
+            effects = self._preempt(others, job, "replaced", now)
+        elif self.arrival is Arrival.MERGE:
+            effects = self._make_room(job, step, now)
         job.first_step_at = job.first_step_at or now
         job.execution.add_step(step)
         return [*effects, *self._advance(now)]

@@ -107,8 +107,9 @@ class PlanExecution:
 
     def held_before(self, agents: Iterable[str]) -> None:
         """HOLD_GOAL went to `agents` just before this plan (its predecessor was cut short):
-        a status showing that hold is not someone else's goal overriding ours."""
-        self._held_before = frozenset(agents)
+        a status showing that hold is not someone else's goal overriding ours. Holds add up:
+        a stop's holds, then those of an instruction this plan replaced later, all count."""
+        self._held_before |= frozenset(agents)
 
     def fail(self, reason: str, spare: str = "") -> None:
         self._finish(ExecutionState.FAILED, reason, spare)

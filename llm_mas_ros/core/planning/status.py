@@ -25,6 +25,9 @@ from .plan import Goal, Plan, Rejection
 
 KeyValues = list[tuple[str, str]]
 CLIP_CHARS = 200  # longest untrusted text a status repeats (it is re-sent several times a s)
+# A question's answer is the planner's own text (joints and poses listed from the config), not
+# an echo: several hundred characters must pass whole, yet a status stays bounded.
+ANSWER_CHARS = 2000
 PLANNER_NODE = "planner"  # the planner's node name: the `name` of its DiagnosticStatus
 
 
@@ -59,6 +62,7 @@ class Key(StrEnum):
     REJECTED_COMMANDS = "rejected_commands"
     FIRST_STEP_MS = "first_step_ms"
     TOTAL_MS = "total_ms"
+    ANSWER = "answer"
     # prefixes of indexed keys: step.N.AGENT.FIELD, rejected.N.FIELD, note.N
     STEP_PREFIX = "step"
     REJECTED_PREFIX = "rejected"
@@ -213,7 +217,8 @@ def decode_planner(level: int, message: str, values: Mapping[str, str]) -> Plann
 
 
 def encode_plan(plan: Plan) -> KeyValues:
-    """A plan as key/values: step.N.AGENT.{goal,target,duration_s}, rejected.N.*, note.N."""
+    """A plan as key/values: step.N.AGENT.{goal,target,duration_s}, rejected.N.*, note.N, and
+    a question's answer."""
     values: KeyValues = [
         (Key.PLANNER, plan.planner),
         (Key.STEPS, str(len(plan.steps))),
@@ -236,6 +241,8 @@ def encode_plan(plan: Plan) -> KeyValues:
             (f"{prefix}.reason", rejection.reason),
         ]
     values += [(f"{Key.NOTE_PREFIX}.{number}", note) for number, note in enumerate(plan.notes, 1)]
+    if plan.answer is not None:  # absent, not empty, when the plan answers nothing
+        values.append((Key.ANSWER, clip_text(plan.answer, ANSWER_CHARS)))
     return values
 
 
@@ -268,6 +275,7 @@ def decode_plan(instruction: str, values: Mapping[str, str]) -> Plan:
         notes,
         first_step_ms=_float(values.get(Key.FIRST_STEP_MS)) or 0.0,
         total_ms=_float(values.get(Key.TOTAL_MS)) or 0.0,
+        answer=values.get(Key.ANSWER),
     )
 
 
