@@ -1,6 +1,6 @@
 """`llm-mas-ros`: plan, run and talk to the system without a ROS installation.
 
-  llm-mas-ros plan "TEXT" [...] [--file F] [--json]   plan only, no ROS graph
+  llm-mas-ros plan "TEXT" [...] [--file F] [--json]   plan only, no ROS graph (--from POSE)
   llm-mas-ros run "TEXT" [--json] [--attach]          bring up sim + agents + planner, execute
   llm-mas-ros up                                      bring the whole system up and keep it up
   llm-mas-ros say "TEXT"                              send to a running system, follow progress
@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -39,10 +41,11 @@ from .core.planning.planner_settings import (
     build_pipeline,
     planner_settings_from_params,
 )
+from .core.planning.status import PLANNER_NODE
 from .core.robot import param_files as P
 from .core.robot.model import RobotModel, robot_from_params
 from .core.sim.sim_settings import initial_positions, sim_settings_from_params
-from .launcher.bringup import config_files, dds_environment, node_list
+from .launcher.bringup import NodeSpec, config_files, dds_environment, node_list
 from .launcher.processes import DomainClaim, ProcessGroup, claim_free_domain
 
 # Exit codes. An instruction's outcome (ExecutionState) has one each; a stop that took effect
@@ -64,6 +67,16 @@ OUTCOME_EXIT_CODES = {
 DOMAIN_IDS = range(0, 233)  # what ROS 2 allows for ROS_DOMAIN_ID
 PLANNER_DISCOVERY_S = 8.0  # a planner on the domain is discovered well within this (s)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)  # stop cleanly, like Ctrl-C
+CURRENT = "current"  # `plan --from current`: the joint states of a running graph
+# `plan --from current` waits this long for a complete /joint_states: a late joiner's discovery
+# takes up to ~3 s (ARCHITECTURE section 10), then a state arrives within a publish period.
+CURRENT_STATE_S = 5.0
+DEVICES = ("auto", "cpu", "cuda")
+# Why `say` and `run --attach` refuse planner flags: the planner is running already.
+RUNNING_PLANNER = (
+    "{command} talks to the running planner; its backend is set by `llm-mas-ros up --planner` "
+    "(and --model-path, --threads, --device)"
+)
 
 
 def _load(config: str | None) -> tuple[RobotModel, dict[str, Path]]:
@@ -71,11 +84,29 @@ def _load(config: str | None) -> tuple[RobotModel, dict[str, Path]]:
     return robot_from_params(P.load_parameters([files["robot"]])), files
 
 
-def _planner_settings(files: dict[str, Path], backend: str | None) -> PlannerSettings:
+def _planner_settings(files: dict[str, Path], overrides: dict[str, Any]) -> PlannerSettings:
     params = P.load_parameters([files["robot"], files["planner"]], "planner")
+    return planner_settings_from_params({**params, **overrides})
+
+
+def _planner_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """--planner, --model-path, --threads, --device as planner parameters over planner.yaml's
+    (`plan`'s settings; the planner node's parameters for `run`/`up`). --model-path alone means
+    --planner local: it is no other backend's model, and a flag is never ignored."""
+    model_path = getattr(args, "model_path", None)
+    backend = args.planner or (PlannerBackend.LOCAL if model_path else None)
+    if model_path and backend != PlannerBackend.LOCAL:
+        raise ConfigError(f"--model-path is the model of --planner local, not of {backend}")
+    overrides: dict[str, Any] = {}
     if backend:
-        params["backend"] = backend
-    return planner_settings_from_params(params)
+        overrides["backend"] = str(backend)
+    if model_path:  # absolute: a node's working folder may differ
+        overrides["model_path"] = str(Path(model_path).expanduser().resolve())
+    if getattr(args, "threads", None) is not None:
+        overrides["threads"] = args.threads
+    if getattr(args, "device", None):
+        overrides["device"] = args.device
+    return overrides
 
 
 def _convert_embedded_model(settings: PlannerSettings) -> None:
@@ -97,16 +128,54 @@ def _convert_embedded_model(settings: PlannerSettings) -> None:
         package.setLevel(level)
 
 
-def _pipeline(robot: RobotModel, files: dict[str, Path], backend: str | None) -> PlanningPipeline:
-    settings = _planner_settings(files, backend)
-    _convert_embedded_model(settings)
-    return build_pipeline(robot, settings)
+def _pipeline(
+    robot: RobotModel, files: dict[str, Path], overrides: dict[str, Any]
+) -> PlanningPipeline:
+    """`plan`'s pipeline: its model loads (converted first, with progress) only when an
+    instruction first needs it, so fast paths and bad instructions answer at once."""
+    settings = _planner_settings(files, overrides)
+    return build_pipeline(
+        robot, settings, eager=False, before_load=lambda: _convert_embedded_model(settings)
+    )
 
 
-def _start_positions(robot: RobotModel, files: dict[str, Path]) -> dict[str, float]:
-    """Agent -> position where the embedded simulation starts (what `plan` assumes)."""
-    settings = sim_settings_from_params(P.load_parameters([files["sim"]], "mujoco_sim"))
-    joints = initial_positions(robot, settings.initial_pose)
+def _start_positions(
+    robot: RobotModel, files: dict[str, Path], start: str | None = None
+) -> dict[str, float]:
+    """Agent -> position `plan` plans from: the pose `start` (the joints it does not name at 0
+    within their limits: the gripper closed), the running graph's joint states for 'current',
+    or where the embedded simulation starts (sim.yaml initial_pose) when None."""
+    if start == CURRENT:
+        return _current_positions(robot)
+    if start is None:
+        sim = sim_settings_from_params(P.load_parameters([files["sim"]], "mujoco_sim"))
+        start = sim.initial_pose
+    elif start not in robot.poses:
+        known = ", ".join([*robot.poses, CURRENT])
+        raise ConfigError(f"--from {start!r} is not a start: use one of {known}")
+    joints = initial_positions(robot, start)
+    return {agent.name: joints[agent.joint.name] for agent in robot.agents}
+
+
+def _current_positions(robot: RobotModel) -> dict[str, float]:
+    """Agent -> position from the /joint_states of the graph on this ROS_DOMAIN_ID; a
+    GraphError within CURRENT_STATE_S when no complete joint state arrives."""
+    from .ros.client import GraphClient, GraphError
+
+    with _ros():
+        client = GraphClient(robot, node_name=f"llm_mas_cli_{os.getpid()}")
+        try:
+            joints = client.fresh_positions(CURRENT_STATE_S)
+        finally:
+            client.close()
+    missing = [joint for joint, value in joints.items() if math.isnan(value)]
+    if missing:
+        domain = os.environ.get("ROS_DOMAIN_ID") or "0"
+        unheard = "" if len(missing) == len(joints) else f" of {', '.join(missing)}"
+        raise GraphError(
+            f"no /joint_states{unheard} on ROS_DOMAIN_ID={domain} within {CURRENT_STATE_S:g} s: "
+            "start the system with `llm-mas-ros up` (in a shell with the same ROS_DOMAIN_ID)"
+        )
     return {agent.name: joints[agent.joint.name] for agent in robot.agents}
 
 
@@ -125,10 +194,10 @@ def _instructions(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    texts = _instructions(args)  # before loading a model: a missing file fails fast
+    texts = _instructions(args)  # a missing file fails fast
     robot, files = _load(args.config)
-    pipeline = _pipeline(robot, files, args.planner)
-    positions = _start_positions(robot, files)
+    pipeline = _pipeline(robot, files, _planner_overrides(args))  # the model loads lazily
+    positions = _start_positions(robot, files, args.start)
     status = 0
     for text in texts:
         try:
@@ -212,16 +281,45 @@ def _graph(args: argparse.Namespace, inherit_output: bool) -> Iterator[ProcessGr
     if getattr(args, "attach", False):
         yield None
         return
+    overrides = _planner_overrides(args)
     specs = node_list(
         sim=args.sim,
         config_dir=args.config,
         agents=args.agents,
-        planner_backend=args.planner,
         sim_parameters=_sim_overrides(args),
     )
-    _convert_embedded_model(_planner_settings(config_files(args.config), args.planner))
+    # Checked here, before any process starts: a setting the node would refuse fails now.
+    _convert_embedded_model(_planner_settings(config_files(args.config), overrides))
+    specs = _with_planner_parameters(specs, overrides)
     with ProcessGroup(specs, inherit_output=inherit_output) as group:
         yield group
+
+
+def _with_planner_parameters(specs: list[NodeSpec], overrides: dict[str, Any]) -> list[NodeSpec]:
+    """The planner node's spec with `overrides` as parameters (node-scoped `-p`, which beat
+    planner.yaml's own section); the other specs as they are."""
+    return [
+        dataclasses.replace(spec, parameters={**spec.parameters, **overrides})
+        if spec.name == PLANNER_NODE
+        else spec
+        for spec in specs
+    ]
+
+
+def _refuse_planner_flags(args: argparse.Namespace, why: str) -> None:
+    """A ConfigError when planner flags were given to a command that cannot honour them."""
+    given = [
+        flag
+        for flag, value in (
+            ("--planner", args.planner),
+            ("--model-path", getattr(args, "model_path", None)),
+            ("--threads", getattr(args, "threads", None)),
+            ("--device", getattr(args, "device", None)),
+        )
+        if value is not None
+    ]
+    if given:
+        raise ConfigError(f"{' '.join(given)}: {why}")
 
 
 def _sim_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -271,9 +369,13 @@ def _print_outcome(outcome: Any, as_json: bool) -> None:
         print(f"step {number}: " + "; ".join(f"{g['agent']}: {g['goal']}" for g in step))
     for rejection in result["rejected"]:
         print(f"rejected {rejection['agent']}: {rejection['reason']}")
+    answer = result["answer"]
+    if answer is not None:
+        print(f"answer: {answer}")
     verdict = "ok" if outcome.ok else f"{outcome.state}: {outcome.reason}"
     print(f"{verdict} (after {result['timings_ms']['done']} ms)")
-    print("final positions: " + _positions_text(outcome.final_positions))
+    if answer is None or result["steps"]:  # an answer moved nothing: the positions are noise
+        print("final positions: " + _positions_text(outcome.final_positions))
 
 
 def _positions_text(positions: dict[str, float]) -> str:
@@ -291,6 +393,10 @@ def _execute(client: Any, args: argparse.Namespace, **options: Any) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     check_instruction(args.instruction)  # before anything starts
     _sim_overrides(args)  # --viewer/--record with --attach: an error before anything starts
+    if args.attach:
+        _refuse_planner_flags(args, RUNNING_PLANNER.format(command="run --attach"))
+    else:
+        _planner_overrides(args)  # --model-path with another --planner: before anything starts
     robot, _ = _load(args.config)
     with (
         contextlib.nullcontext() if args.attach else _own_domain(),
@@ -308,6 +414,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_say(args: argparse.Namespace) -> int:
     check_instruction(args.instruction)  # before any waiting
+    _refuse_planner_flags(args, RUNNING_PLANNER.format(command="say"))
     robot, _ = _load(args.config)
     progress = None if args.json else (lambda message: print(f"planner: {message}", flush=True))
     discovery_s = min(PLANNER_DISCOVERY_S, args.ready_timeout)
@@ -391,6 +498,14 @@ def _parser() -> argparse.ArgumentParser:
         help="instructions (one plan each; before, between or after the options)",
     )
     plan.add_argument("--file", help="file with one instruction per line")
+    plan.add_argument(
+        "--from",
+        dest="start",
+        metavar="POSE",
+        help="where the robot is: a pose of robot.yaml (home, ready, stow; the gripper closed "
+        "unless it names it) or current (the /joint_states of the running system); default: "
+        "sim.yaml initial_pose, home",
+    )
     plan.set_defaults(run=cmd_plan)
 
     run = commands.add_parser("run", help="bring the system up, execute, report, shut down")
@@ -422,8 +537,10 @@ def _parser() -> argparse.ArgumentParser:
         delegated.add_argument("rest", nargs=argparse.REMAINDER)
         delegated.set_defaults(run=cmd_delegated)
 
-    for sub in (plan, run, up, say):
+    for sub in (plan, run, up, say):  # say refuses it: the running planner's is set by up
         sub.add_argument("--planner", choices=BACKENDS, help="planner backend (default: config)")
+    for sub in (plan, run, up):
+        _add_model_flags(sub)
     for sub in (plan, run, say):
         sub.add_argument("--json", action="store_true", help="print one JSON object per result")
     for sub in (run, say):
@@ -472,6 +589,34 @@ def _parser() -> argparse.ArgumentParser:
             ".mp4), written when the sim stops",
         )
     return parser
+
+
+def _add_model_flags(sub: argparse.ArgumentParser) -> None:
+    """The planner model's settings, over config/planner.yaml's."""
+    sub.add_argument(
+        "--model-path",
+        metavar="DIR",
+        help="transformers causal-LM directory (implies --planner local)",
+    )
+    sub.add_argument(
+        "--threads",
+        type=_threads,
+        metavar="N",
+        help="CPU threads for the model (0: automatic, one on 2 CPUs; default: config)",
+    )
+    sub.add_argument(
+        "--device", choices=DEVICES, help="where the model runs (default: config, auto)"
+    )
+
+
+def _threads(text: str) -> int:
+    try:
+        threads = int(text)
+    except ValueError:
+        threads = -1
+    if threads < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a thread count (0: automatic)")
+    return threads
 
 
 def _show_progress() -> None:

@@ -210,7 +210,7 @@ def test_plan_several_instructions_one_json_line_each(tmp_path):
     "args, code, message",
     [
         (["plan", "make me a sandwich"], 1, "asks for nothing this robot can do"),
-        (["plan", "make me a sandwich", "--planner", "rules"], 1, "cannot tell which agent"),
+        (["plan", "make me a sandwich", "--planner", "rules"], 1, "names no agent or pose"),
         (["plan", "--file", "/nonexistent"], 1, "cannot read /nonexistent"),
         (["--config", "/nonexistent", "plan", "x"], 2, "missing config file"),
         (["plan", "elbow to 1 deg", "--planner", "local"], 2, "needs model_path"),

