@@ -17,5 +17,10 @@ class PlanError(LlmMasError):
     """An instruction cannot be turned into a plan."""
 
 
+class Refused(PlanError):
+    """An instruction the rule planner understood well enough to refuse: no model is asked
+    ('move the elbow a bit': which way?)."""
+
+
 class ModelError(LlmMasError):
     """A language model cannot be found, loaded or run."""

@@ -120,6 +120,8 @@ FILLER_WORDS = COURTESY_WORDS | frozenset(
         "just",
         "again",
         "them",
+        "shift",
+        "pace",
     }
 )
 DIRECTION_WORDS = {

@@ -27,6 +27,8 @@ import math
 from dataclasses import dataclass
 
 from ..errors import SubgoalError
+
+
 from ..robot.model import Agent, AgentKind, ControlSettings
 from .agent_language import (
     AGENT_LANGUAGE_WORDS,
@@ -70,6 +72,10 @@ BEFORE_DIRECTION = frozenset({"to", "towards", "toward", "the", "its", "your", "
 AFTER_DIRECTION = frozenset({"side", "direction", "hand"})
 
 
+class Ambiguous(SubgoalError):
+    """A goal understood, but not enough to move: which way? (never guessed by a model)."""
+
+
 @dataclass(frozen=True)
 class Reading:
     """An agent-language goal, and what was assumed to write it (None: nothing)."""
@@ -99,7 +105,7 @@ def read_goal(
     if quantity is not None:
         return Reading(_with_number(words, quantity, sign, relative, agent))
     if sign == 0:
-        raise SubgoalError("which way? say e.g. 'up', 'left' or a number")
+        raise Ambiguous("which way? say e.g. 'up', 'left' or a number")
     if agent.kind is AgentKind.GRIPPER and not (vague or relative):
         return Reading(" ".join(["open" if sign > 0 else "close", *words]))
     step = math.copysign(control.small_step(agent.joint), sign)
@@ -150,7 +156,7 @@ def _direction(
     found = occurrences(words, signs)
     ways = {signs[phrase] for _, phrase in found if signs[phrase]}
     if len(ways) > 1:
-        raise SubgoalError("the words say both ways at once")
+        raise Ambiguous("the words say both ways at once")
     taken: set[int] = set()
     for index, phrase in found:
         size = len(phrase.split())

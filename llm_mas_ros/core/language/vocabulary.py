@@ -113,10 +113,16 @@ class Vocabulary:
         """The agents and poses `instruction` refers to (exactly, or with one typo a word)."""
         text = normalize(instruction)
         words = text.split()
-        agents = {
+        # Names longest first: 'wrist roll' is wrist_3, not also the wrist_1 alias 'wrist'.
+        named = occurrences(words, self._name_owners)
+        agents = {agent for _, phrase in named for agent in self._name_owners[phrase]}
+        taken = {i for index, phrase in named for i in range(index, index + len(phrase.split()))}
+        rest = [word for index, word in enumerate(words) if index not in taken]
+        rest_text = " ".join(rest)
+        agents |= {
             agent
             for agent in self.robot.agent_names
-            if _mentions(text, words, self.names[agent], fuzzy=True)
+            if _mentions(rest_text, rest, self.names[agent], fuzzy=True)
             or _mentions(text, words, self.words[agent], fuzzy=False)
         }
         poses = {

@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import Protocol
 
-from ..errors import PlanError
+from ..errors import PlanError, Refused
 from ..language.agent_language import COURTESY_WORDS, GLOBAL_HOLD_WORDS, check_text, normalize
 from ..language.expressions import rewrite_amounts
 from ..robot.model import RobotModel
@@ -182,6 +182,8 @@ class PlanningPipeline:
             return f"cache:{cached[0]}", _each(cached[1])
         try:
             return "fast-path:rules", _each(list(self.rules.propose(text)))
+        except Refused:
+            raise  # understood, and refused: a model must not guess ('a bit': which way?)
         except PlanError as rules_error:
             if self.rules.vocabulary.referred(text).nothing:
                 raise nothing_to_do(self.robot, said, names_nothing=True) from rules_error

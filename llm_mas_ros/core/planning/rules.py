@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..errors import PlanError, SubgoalError
+from ..errors import PlanError, Refused, SubgoalError
 from ..language.agent_language import (
     CLOSE_WORDS,
     COURTESY_WORDS,
@@ -37,7 +37,7 @@ from ..language.agent_language import (
     parse_subgoal,
 )
 from ..language.clauses import split_goals, split_steps
-from ..language.everyday import read_goal
+from ..language.everyday import Ambiguous, read_goal
 from ..language.quantities import NUMBER_PATTERN
 from ..language.vocabulary import Vocabulary
 from ..robot.model import AgentKind, RobotModel
@@ -145,14 +145,14 @@ class RulePlanner:
 
     def _implied_agents(self, rest: str, context: list[str]) -> list[str]:
         words = set(rest.split())
+        if words & (OPEN_WORDS | CLOSE_WORDS) and len(self._grippers) == 1:
+            return list(self._grippers)  # 'go home, then open it': 'it' is the hand
         if context and words & PRONOUNS:
             return list(context)
         poses = words & set(self.robot.poses)
         if len(poses) == 1:
             pose = self.robot.pose(poses.pop())
             return [a.name for a in self.robot.agents if a.joint.name in pose]
-        if words & (OPEN_WORDS | CLOSE_WORDS) and len(self._grippers) == 1:
-            return list(self._grippers)
         if pointed := self.vocabulary.pointed(rest):
             return pointed
         if context:
@@ -164,6 +164,8 @@ class RulePlanner:
         try:
             reading = read_goal(text, model, self.vocabulary, self.robot.control)
             goal = parse_subgoal(reading.goal, model, self.robot.poses)
+        except Ambiguous as error:
+            raise Refused(f"{agent}: {error}. Nothing was moved") from error
         except SubgoalError as error:
             raise PlanError(f"{agent}: {error}") from error
         return Proposal(agent, reading.goal, goal, reading.note)

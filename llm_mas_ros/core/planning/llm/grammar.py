@@ -89,6 +89,7 @@ _REPEAT_RE = re.compile(r"\b(?:twice|again|repeat|repeatedly|two times|back)\b")
 _WAVE_RE = re.compile(  # a wave word in any form: 'wave', 'waving', 'wiggles', 'shaking'
     r"\b(?:" + "|".join(sorted(w.removesuffix("e") for w in WAVE_WORDS)) + r")(?:e|es|ed|ing)?\b"
 )
+_COUNT_AFTER_RE = re.compile(r"\s*(?:times|x)\b")
 _GLUE_WORDS = frozenset({"a", "an", "and", "of"})  # 'a quarter of a radian', 'one and a half'
 
 
@@ -141,7 +142,9 @@ def stated_quantities(instruction: str) -> list[StatedQuantity]:
     agent language agree on what a number is; a magnitude stated with no unit is kept unit-less
     (it then means degrees or millimetres, as in the agent language)."""
     quantities = [
-        StatedQuantity(abs(q.value), q.unit, q.sign) for q in find_quantities(instruction)
+        StatedQuantity(abs(q.value), q.unit, q.sign)
+        for q in find_quantities(instruction)
+        if not _COUNT_AFTER_RE.match(instruction, q.end)  # '3 times' is a count, no target
     ]
     quantities += _worded_quantities(instruction)
     seen = {(q.magnitude, q.sign) for q in quantities}
