@@ -27,8 +27,6 @@ import math
 from dataclasses import dataclass
 
 from ..errors import SubgoalError
-
-
 from ..robot.model import Agent, AgentKind, ControlSettings
 from .agent_language import (
     AGENT_LANGUAGE_WORDS,
