@@ -13,6 +13,7 @@ import xgrammar as xgr
 from llm_fixtures import FORTY_FIVE_DEGREE_NUMBERS, robot, tokenizer
 
 from llm_mas_ros.core.errors import ConfigError
+from llm_mas_ros.core.language.expressions import rewrite_amounts
 from llm_mas_ros.core.planning.llm.examples import load_examples
 from llm_mas_ros.core.planning.llm.grammar import (
     MAX_GOALS_PER_STEP,
@@ -207,7 +208,7 @@ def test_instruction_text_never_reaches_the_grammar(tokenizer_info, instruction)
     assert robot_part == [line for line in reference.splitlines() if not line.startswith(varying)]
     for line in ebnf.splitlines():
         if line.startswith(("num_", "duration")):
-            assert re.fullmatch(r'[a-z_]+ ::= [" insd0-9.|()?-]+', line), line
+            assert re.fullmatch(r'[a-z0-9_]+ ::= [" insd0-9.|()?-]+', line), line
         if line.startswith("root"):
             assert re.fullmatch(
                 r'root ::= "none"( \| step( \(" then " step\)\{0,[1-5]\})?)?', line
@@ -423,3 +424,43 @@ def test_stated_signs_are_kept_and_glued_minus_signs_are_not_signs():
         (3.0, None, 0),
         (5.0, "degrees", -1),
     ]
+
+
+def _allows(tokenizer_info, instruction, plan):
+    compiler = xgr.GrammarCompiler(tokenizer_info, max_threads=1)
+    grammar = PlanGrammar(robot()).for_instruction(rewrite_amounts(instruction))
+    matcher = xgr.GrammarMatcher(compiler.compile_grammar(grammar))
+    return matcher.accept_string(plan) and matcher.is_completed()
+
+
+@pytest.mark.parametrize(
+    "instruction, right, wrong",
+    [
+        (  # issue 10: the elbow went to 20 deg, the wrist's number
+            "Move elbow to forty-five degrees then wrist to -20 deg",
+            "elbow to 45 deg then wrist_1 to -20 deg",
+            "elbow to 20 deg then wrist_1 to -20 deg",
+        ),
+        (  # a duration belongs to the goal it is said with, and is never dropped
+            "open the gripper, then slowly bend the elbow to 90 degrees over 5 seconds",
+            "gripper open then elbow to 90 deg in 5 s slowly",
+            "gripper open then elbow to 90 deg slowly",
+        ),
+        (  # the instruction's only number is every named agent's
+            "move the elbow and wrist 1 to 30 degrees together",
+            "elbow to 30 deg, wrist_1 to 30 deg",
+            "elbow to 1 deg, wrist_1 to 30 deg",
+        ),
+    ],
+)
+def test_numbers_and_durations_are_bound_to_their_clause(
+    tokenizer_info, instruction, right, wrong
+):
+    assert _allows(tokenizer_info, instruction, right)
+    assert not _allows(tokenizer_info, instruction, wrong)
+
+
+def test_a_count_is_not_a_target(tokenizer_info):
+    """'three times' let the model write 'wrist_3 to 3 deg'."""
+    text = "waggle the tool flange 25 degrees each way, three times"
+    assert not _allows(tokenizer_info, text, "wrist_3 to 3 deg")

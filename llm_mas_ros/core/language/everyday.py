@@ -88,6 +88,10 @@ def read_goal(
     """`text` (one clause about `agent`) in the agent language; SubgoalError if it says two
     ways at once or a vague amount with no way."""
     words = _own_words_dropped(normalize(text).split(), agent, vocabulary)
+    words, pose = _pose_named(words, vocabulary)
+    if pose:  # 'fold yourself up', 'tuck in': a pose, whichever way its words point
+        ways = {phrase for signs in vocabulary.directions.values() for phrase in signs}
+        return Reading(" ".join(_without(words, sorted(ways, key=lambda p: -len(p.split())))))
     if set(words) & WAVE_WORDS:
         return Reading(" ".join(words))  # a wave swings both ways: no direction to read
     words = _stop_at(words)
@@ -122,6 +126,17 @@ def _own_words_dropped(words: list[str], agent: Agent, vocabulary: Vocabulary) -
     pointers = [p for p in vocabulary.words[agent.name] if p not in ways]
     pointers = [p for p in pointers if p not in AGENT_LANGUAGE_WORDS]
     return _without(words, pointers)
+
+
+def _pose_named(words: list[str], vocabulary: Vocabulary) -> tuple[list[str], str | None]:
+    """`words` with a pose's aliases written as its name ('park' -> 'stow'), and that pose."""
+    phrases = {phrase: pose for pose, ps in vocabulary.pose_words.items() for phrase in ps}
+    found = occurrences(words, sorted(phrases, key=lambda p: -len(p.split())))
+    poses = {phrases[phrase] for _, phrase in found}
+    if len(poses) != 1:
+        return words, None
+    pose = poses.pop()
+    return [*_without(words, [p for _, p in found]), pose], pose
 
 
 def _without(words: list[str], phrases: list[str] | tuple[str, ...]) -> list[str]:

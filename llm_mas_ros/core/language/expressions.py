@@ -38,9 +38,11 @@ _TURN_RE = re.compile(rf"(?P<amount>{_NUMBER})\s+(?:full\s+)?(?:turns?|revolutio
 _FULL_TURN_RE = re.compile(
     r"\b(?:a|one)\s+(?:full|complete|whole)\s+(?:turn|revolution|rotation|circle)\b"
 )
+_A_SECOND_RE = re.compile(r"\b(wait|pause|for)\s+(?:a|one)\s+(?:second|sec)\b")
 _HALFWAY_RE = re.compile(r"\b(?:half[- ]?way|half[- ]open|half[- ]closed|midway)\b")
 _SHARE_OF_WAY_RE = re.compile(
-    rf"(?P<amount>{_NUMBER})\s*(?P<percent>%)?\s+of\s+(?:the\s+way|(?:its|the)\s+(?:range|travel))\b"
+    rf"(?P<amount>{_NUMBER})\s*(?P<percent>%|percent\b|per cent\b)?\s*of\s+"
+    r"(?:the\s+way|(?:its|the)\s+(?:range|travel))\b"
 )
 _SIGNED_RE = re.compile(rf"\b(?P<word>{'|'.join(SIGN_WORDS)})\s+(?=\d|\.\d)")
 _FRACTION_WORDS = frozenset({"half", "quarter"})
@@ -61,6 +63,7 @@ def rewrite_amounts(text: str) -> str:
     """`text` (lower-cased) with every amount it states written as digits and a unit."""
     text = text.lower().replace("°", " deg ")
     text = _SCIENTIFIC_RE.sub(_scientific, text)
+    text = _A_SECOND_RE.sub(r"\1 1 second", text)
     text = _HALFWAY_RE.sub(lambda m: _halfway(m.group(0)), text)
     text = _FRACTION_OF_RE.sub(r"\1 ", text)
     text = _NUMBER_WORD_RUN_RE.sub(_number_words, text)

@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..robot.model import AgentKind, RobotModel
-from .agent_language import AGENT_LANGUAGE_WORDS, CLOSE_WORDS, OPEN_WORDS, normalize
+from .agent_language import (
+    AGENT_LANGUAGE_WORDS,
+    CLOSE_WORDS,
+    FILLER_WORDS,
+    OPEN_WORDS,
+    normalize,
+)
 
 T = TypeVar("T")
 
@@ -132,6 +138,32 @@ class Vocabulary:
         }
         return Referred(frozenset(agents), frozenset(poses))
 
+    def clause_owners(self, clauses: Iterable[str]) -> list[list[str]]:
+        """The agents each clause is about: those it mentions ('wrist roll', 'elbwo', 'the
+        arm'), else the one its words point at ('turn left'), else those of the clause before
+        ('then a further 20 degrees'). A clause that names agents and states nothing of its
+        own ('elbow and wrist 1 to 30 deg') shares the next clause's words: both are about
+        the same goal."""
+        owners: list[list[str]] = []
+        before: list[str] = []
+        for clause in clauses:
+            text = normalize(clause)
+            agents = list(self.mentioned(text)) or self.pointed(text) or before
+            owners.append(agents)
+            before = agents
+        for index in range(len(owners) - 2, -1, -1):
+            if _is_agents_only(clauses[index], self):
+                owners[index + 1] = [*owners[index], *owners[index + 1]]
+        return owners
+
+    def without_names(self, text: str) -> str:
+        """`text` normalised, with every agent name taken out ('wrist 1' holds no number)."""
+        padded = f" {normalize(text)} "
+        for phrase, _ in self.name_phrases():  # longest first
+            while f" {phrase} " in padded:
+                padded = padded.replace(f" {phrase} ", " ")
+        return " ".join(padded.split())
+
     def pointed(self, clause: str) -> list[str]:
         """The one agent a clause that names none points at with its referring words: words
         that say no direction first ('lift the arm': shoulder_lift), then direction words only
@@ -165,12 +197,12 @@ class Vocabulary:
         agents: dict[str, int | None] = {}  # the clause's agents -> where it mentions them
         for clause in clauses:
             text = normalize(clause)
-            agents = self._mentioned(text) or dict.fromkeys(agents)
+            agents = self.mentioned(text) or dict.fromkeys(agents)
             for agent, sign in self._clause_signs(text, agents):
                 signs.setdefault(agent, set()).add(sign)
         return {agent: next(iter(s)) for agent, s in signs.items() if len(s) == 1}
 
-    def _mentioned(self, text: str) -> dict[str, int | None]:
+    def mentioned(self, text: str) -> dict[str, int | None]:
         """Agents a clause mentions, at the word index of their first mention: by exact name,
         longest first ('wrist roll' is not also 'wrist'), else by a name with one typo; and by
         referring words that say no direction."""
@@ -218,6 +250,12 @@ class Vocabulary:
                     mine = self._word_owners.get(phrase) == (agent,)
                 if mine and sign:
                     yield agent, sign
+
+
+def _is_agents_only(clause: str, vocabulary: Vocabulary) -> bool:
+    """A clause of agent names and filler only: 'move the elbow' in 'move the elbow and wrist 1
+    to 30 deg together'."""
+    return not set(vocabulary.without_names(clause).split()) - FILLER_WORDS
 
 
 def _grip_words(kind: AgentKind) -> tuple[str, ...]:

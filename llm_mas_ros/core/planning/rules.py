@@ -149,9 +149,9 @@ class RulePlanner:
             return list(self._grippers)  # 'go home, then open it': 'it' is the hand
         if context and words & PRONOUNS:
             return list(context)
-        poses = words & set(self.robot.poses)
-        if len(poses) == 1:
-            pose = self.robot.pose(poses.pop())
+        poses = self.vocabulary.referred(rest).poses
+        if len(poses) == 1:  # 'take the arm to ready': the whole arm, not the 'arm' joint
+            pose = self.robot.pose(next(iter(poses)))
             return [a.name for a in self.robot.agents if a.joint.name in pose]
         if pointed := self.vocabulary.pointed(rest):
             return pointed

@@ -208,18 +208,30 @@ class AllowedNumbers:
                         by_unit[plan_unit][text] = signs | {quantity.sign}
         return cls(by_unit, tuple(durations))
 
+    def key(self) -> tuple[object, ...]:
+        """What makes two of them write the same numbers (agents with equal keys share rules)."""
+        units = tuple(
+            (unit, tuple(sorted((text, tuple(sorted(signs))) for text, signs in values.items())))
+            for unit, values in sorted(self.by_unit.items())
+        )
+        return (units, self.durations)
+
     def values(self, unit: str) -> tuple[str, ...]:
         return tuple(self.by_unit.get(unit, ()))
 
     def rule(self, unit: str, way: Way = UNPOLARIZED) -> str:
         """The alternatives of a number in `unit` for an agent moving `way`: each value with
         the signs it may take, and 0 if the way allows it; "" when there is none. Unpolarized:
-        either sign. Polarized (+1/-1): that sign, except that a value stated with a sign may
-        take the sign it was stated with."""
+        the sign it was stated with ('-60 degrees' is never +60), either sign if stated with
+        none. Polarized (+1/-1): that sign, except that a value stated with a sign may take the
+        sign it was stated with."""
         polarity, zero = way
         groups: dict[str, list[str]] = {'"-"? ': [], '"-" ': [], "": []}
         for text, stated in self.by_unit.get(unit, {}).items():
-            signs = {sign or polarity for sign in stated} if polarity else {1, -1}
+            if polarity:
+                signs = {sign or polarity for sign in stated}
+            else:
+                signs = {1, -1} if 0 in stated else set(stated)
             prefix = '"-"? ' if len(signs) > 1 else '"-" ' if -1 in signs else ""
             groups[prefix].append(text)
         alternatives = [
@@ -230,6 +242,32 @@ class AllowedNumbers:
 
 def _clauses(text: str) -> list[str]:
     return [clause for step in split_clauses(text) for clause in step]
+
+
+def bound_numbers(instruction: str, vocabulary: Vocabulary) -> dict[str, AllowedNumbers]:
+    """The numbers each agent may write: those stated in the clauses about it
+    (`Vocabulary.clause_owners`), so 'elbow to forty-five degrees then wrist to -20 deg' cannot
+    send the elbow to 20. The instruction's only distance (one magnitude, however many
+    clauses) is every agent's: 'elbow and wrist 1 to 30 deg'. Durations are always the
+    clause's own: the goal stated with 'over 5 s' is the one that takes 5 s."""
+    clauses = _clauses(instruction.lower())
+    owners = vocabulary.clause_owners(clauses)
+    texts: dict[str, list[str]] = {agent: [] for agent in vocabulary.robot.agent_names}
+    for clause, agents in zip(clauses, owners, strict=True):
+        for agent in agents:
+            texts[agent].append(clause)
+    said = vocabulary.without_names  # 'wrist 1' states no distance
+    whole = AllowedNumbers.from_instruction(said(instruction))
+    distances = {
+        q.magnitude for q in stated_quantities(said(instruction)) if q.dimension != "time"
+    }
+    bound = {
+        agent: AllowedNumbers.from_instruction(" ; ".join(said(clause) for clause in mine))
+        for agent, mine in texts.items()
+    }
+    if len(distances) <= 1:
+        return {agent: AllowedNumbers(whole.by_unit, n.durations) for agent, n in bound.items()}
+    return bound
 
 
 def step_bound(instruction: str) -> int:
@@ -272,6 +310,8 @@ class PlanShape:
     # None: every agent (a grammar without an instruction).
     zero: frozenset[str] | None = None
     waves: bool = True  # whether it asks for a wave (a skill, like a style, only when asked)
+    # The numbers each agent may write (bound_numbers); None: the instruction's, for all.
+    bound: Mapping[str, AllowedNumbers] | None = field(default=None, hash=False)
 
     @property
     def addresses_nothing(self) -> bool:
@@ -341,38 +381,48 @@ class PlanGrammar:
 
     def _action_rules(
         self,
-        timed: bool,
         styled: bool,
         ways: Mapping[str, Way],
-        numbers: AllowedNumbers,
+        numbers: Mapping[str, AllowedNumbers],
         waves: bool,
     ) -> str:
-        """What each agent may do, moving the way `ways` says; the quantities they write. A
-        quantity with no number to write (the instruction states none, and 0 is not allowed)
-        has no rule, and no action refers to it: the agent cannot move to or by anything."""
+        """What each agent may do, moving the way `ways` says, writing only its own `numbers`.
+        Agents with the same numbers share their number rules (group _gN). A quantity with no
+        number to write (none stated, and 0 not allowed) has no rule, and no action refers to
+        it: the agent cannot move to or by anything. An agent whose clauses state a duration
+        must write it on its moves."""
         rules = []
         if self.robot.poses:
             rules.append(f"pose ::= {_alternatives(self.robot.poses)}")
+        keys = list(dict.fromkeys(numbers[a].key() for a in self.robot.agent_names))
+        group = {a: keys.index(numbers[a].key()) for a in self.robot.agent_names}
+        sets = {group[a]: numbers[a] for a in self.robot.agent_names}
+        needed = {(w, group[a]) for a in self.robot.agent_names for w in _both(ways[a])}
         writable: set[str] = set()
         for dimension, units in PLAN_UNITS.items():
-            for way in _used(ways):
-                suffix = _suffix(way)
-                alternatives = {unit: numbers.rule(unit, way) for unit in units}
+            for way, index in sorted(needed, key=lambda pair: (WAYS.index(pair[0]), pair[1])):
+                suffix = f"{_suffix(way)}_g{index}"
+                alternatives = {unit: sets[index].rule(unit, way) for unit in units}
                 numbered = [unit for unit in units if alternatives[unit]]
                 rules += [f"num_{unit}{suffix} ::= {alternatives[unit]}" for unit in numbered]
                 if numbered:
                     writable.add(f"q_{dimension}{suffix}")
                     quantities = " | ".join(f'num_{unit}{suffix} " {unit}"' for unit in numbered)
                     rules.append(f"q_{dimension}{suffix} ::= {quantities}")
+        for index, allowed in sets.items():
+            if allowed.durations:
+                alternatives = _alternatives(allowed.durations)
+                rules.append(f'duration_g{index} ::= " in " ({alternatives}) " s"')
         if waves:
             rules.append(f"count ::= [1-{MAX_WAVE_COUNT}]")
         actions: dict[str, str] = {}
         style = self._style(styled)
-        for index, agent in enumerate(self.robot.agents):
-            way = ways[agent.name]
-            name = _action_name(agent, way)
-            actions[name] = _action_rule(agent, name, style, timed, way, writable, waves)
-            rules.append(f'agent_{index} ::= {_literal(agent.name)} " " {name}')
+        for bit, agent in enumerate(self.robot.agents):
+            way, index = ways[agent.name], group[agent.name]
+            name = f"{_action_name(agent, way)}_g{index}"
+            timed = bool(sets[index].durations)
+            actions[name] = _action_rule(agent, name, style, timed, way, index, writable, waves)
+            rules.append(f'agent_{bit} ::= {_literal(agent.name)} " " {name}')
         rules.extend(actions.values())
         return "\n".join(rules)
 
@@ -470,11 +520,11 @@ class PlanGrammar:
             polarity,
             frozenset(zero),
             waves,
+            bound_numbers(instruction, self.vocabulary),
         )
 
     def ebnf(self, numbers: AllowedNumbers, shape: PlanShape = PlanShape()) -> str:
         """The full grammar for an instruction with these numbers and structure bounds."""
-        timed = bool(numbers.durations)
         more = max(0, min(shape.max_steps, MAX_STEPS) - 1)
         goals = max(1, min(shape.max_goals, MAX_GOALS_PER_STEP))
         steps = f' ("{STEP_SEPARATOR}" step){{0,{more}}}' if more else ""
@@ -485,13 +535,15 @@ class PlanGrammar:
         rules = [
             f'root ::= "{NONE_PLAN}" | step{steps}',
             self._steps(goals, self._allowed(shape), bool(styles)),
-            self._action_rules(timed, bool(styles), ways, numbers, shape.waves),
+            self._action_rules(bool(styles), ways, self._numbers(numbers, shape), shape.waves),
         ]
         if styles:  # only the style words the instruction implies: a model cannot add one
             rules.append(f"style ::= {_alternatives(styles)}")
-        if timed:
-            rules.append(f'duration ::= " in " ({_alternatives(numbers.durations)}) " s"')
         return "\n".join(rules) + "\n"
+
+    def _numbers(self, numbers: AllowedNumbers, shape: PlanShape) -> dict[str, AllowedNumbers]:
+        bound = shape.bound or {}
+        return {agent: bound.get(agent, numbers) for agent in self.robot.agent_names}
 
     def for_instruction(self, instruction: str) -> str:
         """The grammar for one instruction: its numbers, and no more steps or goals per step
@@ -499,11 +551,10 @@ class PlanGrammar:
         return self.ebnf(AllowedNumbers.from_instruction(instruction), self.shape(instruction))
 
 
-def _used(ways: Mapping[str, Way]) -> list[Way]:
-    """The ways whose number rules a grammar needs: the agents' own, and each one's unsigned
-    counterpart (waves, a gripper's 'to')."""
-    needed = {*ways.values(), *(_unsigned(way) for way in ways.values())}
-    return [way for way in WAYS if way in needed]
+def _both(way: Way) -> tuple[Way, Way]:
+    """The ways whose number rules an agent needs: its own, and its unsigned counterpart
+    (waves, a gripper's 'to')."""
+    return way, _unsigned(way)
 
 
 def _unsigned(way: Way) -> Way:
@@ -511,15 +562,23 @@ def _unsigned(way: Way) -> Way:
 
 
 def _action_rule(
-    agent: Agent, name: str, style: str, timed: bool, way: Way, writable: set[str], waves: bool
+    agent: Agent,
+    name: str,
+    style: str,
+    timed: bool,
+    way: Way,
+    group: int,
+    writable: set[str],
+    waves: bool,
 ) -> str:
-    """What one kind of agent can do, moving `way`, with the quantities in `writable`; the
-    skills of the agent language (core.language), a wave only if `waves`. A wave swings both
-    ways whatever its amplitude's sign."""
+    """What one kind of agent can do, moving `way`, with the quantities in `writable` of its
+    number group; the skills of the agent language (core.language), a wave only if `waves`.
+    A wave swings both ways whatever its amplitude's sign. `timed`: its moves state their
+    duration (the one its clauses say)."""
     sign = way[0]
-    quantity = f"q_{_dimension(agent)}{_suffix(_unsigned(way))}"
-    signed = f"q_{_dimension(agent)}{_suffix(way)}"
-    duration = " duration?" if timed else ""
+    quantity = f"q_{_dimension(agent)}{_suffix(_unsigned(way))}_g{group}"
+    signed = f"q_{_dimension(agent)}{_suffix(way)}_g{group}"
+    duration = f" duration_g{group}" if timed else ""
     moves = []
     if agent.kind is AgentKind.GRIPPER:  # 'to N' is an opening (>= 0), never a direction
         if quantity in writable:
