@@ -15,7 +15,7 @@ each agent (`Vocabulary.polarity`): the planner's direction-copy constraint.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -138,7 +138,7 @@ class Vocabulary:
         }
         return Referred(frozenset(agents), frozenset(poses))
 
-    def clause_owners(self, clauses: Iterable[str]) -> list[list[str]]:
+    def clause_owners(self, clauses: Sequence[str]) -> list[list[str]]:
         """The agents each clause is about: those it mentions ('wrist roll', 'elbwo', 'the
         arm'), else the one its words point at ('turn left'), else those of the clause before
         ('then a further 20 degrees'). A clause that names agents and states nothing of its

@@ -411,8 +411,8 @@ class PlanGrammar:
                     rules.append(f"q_{dimension}{suffix} ::= {quantities}")
         for index, allowed in sets.items():
             if allowed.durations:
-                alternatives = _alternatives(allowed.durations)
-                rules.append(f'duration_g{index} ::= " in " ({alternatives}) " s"')
+                seconds = _alternatives(allowed.durations)
+                rules.append(f'duration_g{index} ::= " in " ({seconds}) " s"')
         if waves:
             rules.append(f"count ::= [1-{MAX_WAVE_COUNT}]")
         actions: dict[str, str] = {}
