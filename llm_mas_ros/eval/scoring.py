@@ -70,6 +70,7 @@ class Score:
     parsed: bool
     violations: tuple[str, ...] = ()
     mentions: bool = True
+    unrequested: tuple[str, ...] = ()  # agents sent a goal that the item never addresses
 
 
 def _tolerance(robot: RobotModel, agent: str) -> float:
@@ -114,6 +115,15 @@ def limit_violations(steps: Sequence[Step], robot: RobotModel) -> tuple[str, ...
                     f"{joint.describe_limits()}"
                 )
     return tuple(found)
+
+
+def unrequested_agents(item: DevItem, steps: Sequence[Step]) -> tuple[str, ...]:
+    """Agents sent a goal that the item's expected steps never address (for a refusal, a
+    question or a stop: every agent sent one): the acceptance's 'agents the instruction did
+    not refer to'."""
+    expected = {agent for spec in item.steps for agent in spec}
+    sent = {goal.agent for step in steps for goal in step}
+    return tuple(sorted(sent - expected))
 
 
 def mentions_ok(item: DevItem, outcome: Outcome) -> bool:
@@ -164,4 +174,5 @@ def score(item: DevItem, outcome: Outcome, robot: RobotModel) -> Score:
         parsed=outcome.kind != "failure",
         violations=limit_violations(outcome.dispatched, robot),
         mentions=mentions,
+        unrequested=unrequested_agents(item, outcome.dispatched),
     )

@@ -95,6 +95,7 @@ def summarise(run: BackendRun) -> dict[str, Any]:
         "rejection_correct": _rate([s.rejection for s in scores]),
         "rejection": rejection_metrics(run),
         "limit_violations": sum(len(s.violations) for s in scores),
+        "unrequested_agents": sum(1 for s in scores if s.unrequested),
         "latency_ms": {
             "first_step": percentiles(
                 [o.first_step_ms for o in outcomes if o.first_step_ms is not None]
@@ -151,6 +152,7 @@ def item_records(run: BackendRun) -> list[dict[str, Any]]:
                 "rejected": [r.to_json() for r in outcome.rejected],
                 "error": outcome.error,
                 "violations": list(result.violations),
+                "unrequested": list(result.unrequested),
                 "first_step_ms": None
                 if outcome.first_step_ms is None
                 else round(outcome.first_step_ms, 3),

@@ -52,6 +52,8 @@ def markdown(
         "unless an item states its start). "
         f"Machine: {meta['machine']}. Latency in ms, p50 / p90; 'model' columns count only the "
         "instructions the backend itself planned (not the stop / agent-language fast paths). "
+        "Unrequested agents: items whose plan sent a goal to an agent the item's expected steps "
+        "never address. "
         "Rejection precision / recall: over the items the shield rejected a goal of / the "
         "items that expect a rejection. Tokens: generated / model calls per model-planned item "
         "(mean).",
@@ -60,9 +62,10 @@ def markdown(
         "",
         "| backend | fully right | fully right, model-planned | targets ≤ 0.02 rad / 2 mm "
         "| structure | parse rate | rejection correct (all items) | rejection precision / recall "
-        "| limit violations | first step | total | model first step | model total | model items "
+        "| limit violations | unrequested agents | first step | total | model first step "
+        "| model total | model items "
         "| model tokens / calls | load + warm-up (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summaries:
         accuracy, latency = s["accuracy"], s["latency_ms"]
@@ -71,6 +74,7 @@ def markdown(
             f"| {_pct(accuracy['targets'])} | {_pct(accuracy['structure'])} "
             f"| {_pct(s['parse_rate'])} | {_pct(s['rejection_correct'])} "
             f"| {_rejection_cell(s['rejection'])} | {s['limit_violations']} "
+            f"| {s.get('unrequested_agents', 0)} "
             f"| {_ms(latency['first_step'])} | {_ms(latency['total'])} "
             f"| {_ms(latency['model_first_step'])} | {_ms(latency['model_total'])} "
             f"| {s['paths']['backend']} | {_tokens_cell(s['tokens'])} | {s['load_s']:.1f} |"

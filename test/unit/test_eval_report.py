@@ -176,3 +176,17 @@ def test_retrieval_latency_asks_once_per_item_and_reports_the_encoder_time():
 
 def test_a_backend_without_a_decoder_has_no_decode_step():
     assert decode_step_ms(object()) is None
+
+
+def test_an_agent_the_item_never_addresses_is_counted_as_unrequested():
+    from llm_mas_ros.core.planning.plan import Goal
+    from llm_mas_ros.eval.devset import DevItem, GoalSpec
+    from llm_mas_ros.eval.scoring import unrequested_agents
+
+    item = DevItem("x", "elbow to 45 deg", (), "plan", ({"elbow": GoalSpec(0.785)},))
+    asked = [(Goal("elbow", "move to 45 deg", 0.785, 1.0),)]
+    padded = [
+        (Goal("elbow", "move to 45 deg", 0.785, 1.0), Goal("shoulder_pan", "hold", None, None))
+    ]
+    assert unrequested_agents(item, asked) == ()
+    assert unrequested_agents(item, padded) == ("shoulder_pan",)
