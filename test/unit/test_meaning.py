@@ -180,3 +180,16 @@ def test_every_direction_phrase_moves_every_alias_its_way(agent, name, phrase, s
     assert targets(result)[0][agent] == pytest.approx(sign * math.radians(15))
     assert result.steps[0][0].goal.startswith("move to")
     assert Skill.MOVE_TO.value in result.steps[0][0].goal
+
+
+@pytest.mark.parametrize("text", ["fold the laundry", "open the door", "park the car"])
+def test_a_pose_or_grip_word_on_a_thing_the_robot_does_not_know_is_refused(text):
+    """'fold' is a stow alias: 'fold the laundry' sent the whole arm to stow."""
+    with pytest.raises(PlanError, match="names no agent or pose"):
+        plan(text)
+
+
+@pytest.mark.parametrize("text", ["fold the arm", "fold yourself up", "park"])
+def test_a_pose_word_about_the_robot_still_goes_to_the_pose(text):
+    result = plan(text)
+    assert result.steps and all(goal.goal.startswith("go to stow") for goal in result.steps[0])

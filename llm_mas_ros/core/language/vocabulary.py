@@ -32,6 +32,7 @@ from .agent_language import (
 
 T = TypeVar("T")
 
+ARTICLES = frozenset({"the", "a", "an", "my", "your", "our", "this", "that", "some", "those"})
 FUZZY_MIN_LENGTH = 4  # shorter words are matched exactly: one edit turns 'arm' into 'art'
 ENGLISH_WORDS_FILE = Path(__file__).with_name("english_words.txt")
 
@@ -109,6 +110,12 @@ class Vocabulary:
         self.pose_words = {
             pose: _phrases((pose,), robot.pose_aliases.get(pose, ())) for pose in robot.poses
         }
+        phrase_lists = [*self.names.values(), *self.words.values(), *self.pose_words.values()]
+        phrase_lists += [tuple(signs) for signs in self.directions.values()]
+        self._grippers = {a.name for a in robot.agents if a.kind is AgentKind.GRIPPER}
+        self._known = AGENT_LANGUAGE_WORDS | {
+            word for phrases in phrase_lists for phrase in phrases for word in phrase.split()
+        }
 
     def name_phrases(self) -> list[tuple[str, str]]:
         """(phrase, agent) for exact naming, longest phrase first ('wrist 1' before 'wrist')."""
@@ -129,14 +136,33 @@ class Vocabulary:
             agent
             for agent in self.robot.agent_names
             if _mentions(rest_text, rest, self.names[agent], fuzzy=True)
-            or _mentions(text, words, self.words[agent], fuzzy=False)
+            or (
+                self._said_of_the_robot(words, self.words[agent])
+                if agent in self._grippers
+                else _mentions(text, words, self.words[agent], fuzzy=False)
+            )
         }
         poses = {
             pose
             for pose, phrases in self.pose_words.items()
-            if _mentions(text, words, phrases, fuzzy=True)
+            if self._said_of_the_robot(words, phrases)
+            or any(_typo_of(word, phrase) for word in words for phrase in phrases)
         }
         return Referred(frozenset(agents), frozenset(poses))
+
+    def _said_of_the_robot(self, words: list[str], phrases: tuple[str, ...]) -> bool:
+        """Whether one of `phrases` occurs in `words` other than as a verb on a thing this
+        robot does not know: 'fold the laundry' is no stow, 'open the door' no gripper, while
+        'fold the arm', 'open your hand' and 'fold up' are. (Poses and grip words only: they
+        are the verbs that take things; 'wave hello' is a wave.)"""
+        for index, phrase in occurrences(words, _longest_first(dict.fromkeys(phrases))):
+            after = index + len(phrase.split())
+            while after < len(words) and words[after] in ARTICLES:
+                after += 1
+            thing = words[after] if after < len(words) else ""
+            if not (thing in english_words() and thing not in self._known):
+                return True
+        return False
 
     def clause_owners(self, clauses: Sequence[str]) -> list[list[str]]:
         """The agents each clause is about: those it mentions ('wrist roll', 'elbwo', 'the

@@ -187,6 +187,13 @@ class ControlSettings:
     prismatic_small_step: float = 0.005
     settle_timeout_s: float = 2.0
     state_timeout_s: float = 0.5
+    # No state for this many control periods: agents hold, stalled (0: only state_timeout_s).
+    state_timeout_periods: int = 3
+    # The agents process's real-time settings (core/control/realtime.py applies them).
+    timer_slack_ns: int = 1
+    cpu_affinity: str = ""  # CPUs as `taskset -c` takes them: "2", "0,2-3"; "" for all
+    thread_priority: int = 0  # SCHED_FIFO priority of the control thread; 0: not real-time
+    lock_memory: bool = False
     speed_fraction: Mapping[str, float] = field(
         default_factory=lambda: {"default": 0.4, "slowly": 0.15, "gently": 0.25, "quickly": 0.85}
     )
@@ -385,10 +392,46 @@ ROBOT_PARAMETERS = (
     ParameterSpec(
         "state_timeout_s",
         ParamType.DOUBLE,
-        "an agent without /joint_states for this long holds its joint and reports it",
+        "an agent without /joint_states for this long fails its goal (ERROR) and holds",
         _DEFAULT_CONTROL.state_timeout_s,
         "s",
         POSITIVE,
+    ),
+    ParameterSpec(
+        "state_timeout_periods",
+        ParamType.INTEGER,
+        "an agent without /joint_states for this many control periods holds its joint and "
+        "reports WARN (stalled), and moves on when states return; 0: only state_timeout_s",
+        _DEFAULT_CONTROL.state_timeout_periods,
+        range=Range(0.0),
+    ),
+    ParameterSpec(
+        "timer_slack_ns",
+        ParamType.INTEGER,
+        "timer slack of the agents process (Linux prctl PR_SET_TIMERSLACK; kernel default "
+        "50000); 0: the kernel's default",
+        _DEFAULT_CONTROL.timer_slack_ns,
+        "ns",
+        Range(0.0),
+    ),
+    ParameterSpec(
+        "cpu_affinity",
+        ParamType.STRING,
+        "CPUs the agents process runs on, as taskset -c takes them ('2', '0,2-3'); '': any",
+        _DEFAULT_CONTROL.cpu_affinity,
+    ),
+    ParameterSpec(
+        "thread_priority",
+        ParamType.INTEGER,
+        "SCHED_FIFO priority of the agents' control thread where permitted; 0: not real-time",
+        _DEFAULT_CONTROL.thread_priority,
+        range=Range(0.0, 99.0),
+    ),
+    ParameterSpec(
+        "lock_memory",
+        ParamType.BOOL,
+        "lock the agents process's memory in RAM (mlockall): no page faults in the loop",
+        _DEFAULT_CONTROL.lock_memory,
     ),
     ParameterSpec(
         "policy",
@@ -574,6 +617,11 @@ def _control_from_params(values: Mapping[str, Any]) -> ControlSettings:
         prismatic_small_step=values["prismatic_small_step"],
         settle_timeout_s=values["settle_timeout_s"],
         state_timeout_s=values["state_timeout_s"],
+        state_timeout_periods=values["state_timeout_periods"],
+        timer_slack_ns=values["timer_slack_ns"],
+        cpu_affinity=values["cpu_affinity"],
+        thread_priority=values["thread_priority"],
+        lock_memory=values["lock_memory"],
         speed_fraction=dict(P.subtree(values, "speed_fraction")),
         policy=PolicyKind(values["policy"]),
         policy_overrides={
