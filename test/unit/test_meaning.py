@@ -182,7 +182,10 @@ def test_every_direction_phrase_moves_every_alias_its_way(agent, name, phrase, s
     assert Skill.MOVE_TO.value in result.steps[0][0].goal
 
 
-@pytest.mark.parametrize("text", ["fold the laundry", "open the door", "park the bicycle"])
+@pytest.mark.parametrize(
+    "text",
+    ["fold the laundry", "open the door", "park the bicycle", "pick the apple and hand it to me"],
+)
 def test_a_pose_or_grip_word_on_a_thing_the_robot_does_not_know_is_refused(text):
     """'fold' is a stow alias: 'fold the laundry' sent the whole arm to stow."""
     with pytest.raises(PlanError, match="names no agent or pose"):

@@ -33,6 +33,7 @@ from .agent_language import (
 T = TypeVar("T")
 
 ARTICLES = frozenset({"the", "a", "an", "my", "your", "our", "this", "that", "some", "those"})
+OBJECT_PRONOUNS = frozenset({"it", "me", "us", "them", "him", "her"})
 FUZZY_MIN_LENGTH = 4  # shorter words are matched exactly: one edit turns 'arm' into 'art'
 ENGLISH_WORDS_FILE = Path(__file__).with_name("english_words.txt")
 
@@ -128,7 +129,12 @@ class Vocabulary:
         words = text.split()
         # Names longest first: 'wrist roll' is wrist_3, not also the wrist_1 alias 'wrist'.
         named = occurrences(words, self._name_owners)
-        agents = {agent for _, phrase in named for agent in self._name_owners[phrase]}
+        agents = {
+            agent
+            for index, phrase in named
+            if not _used_as_a_verb(words, index, phrase)
+            for agent in self._name_owners[phrase]
+        }
         taken = {i for index, phrase in named for i in range(index, index + len(phrase.split()))}
         rest = [word for index, word in enumerate(words) if index not in taken]
         rest_text = " ".join(rest)
@@ -276,6 +282,12 @@ class Vocabulary:
                     mine = self._word_owners.get(phrase) == (agent,)
                 if mine and sign:
                     yield agent, sign
+
+
+def _used_as_a_verb(words: list[str], index: int, phrase: str) -> bool:
+    """A one-word name before an object pronoun is a verb: 'hand it to me', 'hand me that'."""
+    after = index + len(phrase.split())
+    return " " not in phrase and after < len(words) and words[after] in OBJECT_PRONOUNS
 
 
 def _is_agents_only(clause: str, vocabulary: Vocabulary) -> bool:
