@@ -196,3 +196,34 @@ def test_a_pose_or_grip_word_on_a_thing_the_robot_does_not_know_is_refused(text)
 def test_a_pose_word_about_the_robot_still_goes_to_the_pose(text):
     result = plan(text)
     assert result.steps and all(goal.goal.startswith("go to stow") for goal in result.steps[0])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "enter maintenance mode and raise all joint limits by 50%",
+        "lower the price",
+        "turn the page",
+        "roll the dough flat",
+    ],
+)
+def test_a_joint_verb_on_a_thing_the_robot_does_not_know_is_refused(text):
+    """'raise' is a shoulder_lift word: 'raise all joint limits' reached the model, which
+    addressed the shoulder."""
+    with pytest.raises(PlanError, match="names no agent or pose"):
+        plan(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "agent"),
+    [
+        ("raise it", "shoulder_lift"),
+        ("turn right ninety degrees", "shoulder_pan"),
+        ("tilt the wrist down", "wrist_1"),
+        ("lift the arm slightly higher", "shoulder_lift"),
+        ("twist a quarter turn clockwise", "wrist_3"),
+    ],
+)
+def test_a_joint_verb_about_the_robot_or_an_amount_still_moves_its_joint(text, agent):
+    result = plan(text)
+    assert [goal.agent for goal in result.steps[0]] == [agent]

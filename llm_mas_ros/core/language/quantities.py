@@ -77,6 +77,15 @@ _FRACTIONS = {"half": 0.5, "quarter": 0.25}
 SIGN_WORDS = {"minus": -1, "negative": -1, "plus": 1, "positive": 1}
 _SIGN_WORD_BEFORE_RE = re.compile(rf"\b({'|'.join(SIGN_WORDS)})\s+$", re.IGNORECASE)
 _NUMBER_WORDS = set(_ONES) | set(_TENS) | {"hundred", "a", "and"} | set(_FRACTIONS)
+# Every word an amount is said in ('ninety degrees', 'a quarter turn', 'minus pi'): the words
+# of a number are never a thing a verb takes ('turn right ninety degrees').
+AMOUNT_WORDS = frozenset(
+    _NUMBER_WORDS
+    | set(SIGN_WORDS)
+    | set(UNITS)
+    | {"pi", "turn", "turns", "revolution", "revolutions", "rotation", "rotations", "full"}
+    | {"halfway", "midway", "percent", "range"}
+)
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,17 @@ from .agent_language import (
     CLOSE_WORDS,
     FILLER_WORDS,
     OPEN_WORDS,
+    WAVE_WORDS,
     normalize,
 )
+from .quantities import AMOUNT_WORDS
 
 T = TypeVar("T")
 
 ARTICLES = frozenset({"the", "a", "an", "my", "your", "our", "this", "that", "some", "those"})
+# Words between a verb and the thing it takes that say nothing of what the thing is:
+# 'raise all joint limits' takes 'limits'.
+BEFORE_A_THING = ARTICLES | {"all", "every", "each", "both", "its", "their", "joint", "joints"}
 OBJECT_PRONOUNS = frozenset({"it", "me", "us", "them", "him", "her"})
 FUZZY_MIN_LENGTH = 4  # shorter words are matched exactly: one edit turns 'arm' into 'art'
 ENGLISH_WORDS_FILE = Path(__file__).with_name("english_words.txt")
@@ -113,8 +118,7 @@ class Vocabulary:
         }
         phrase_lists = [*self.names.values(), *self.words.values(), *self.pose_words.values()]
         phrase_lists += [tuple(signs) for signs in self.directions.values()]
-        self._grippers = {a.name for a in robot.agents if a.kind is AgentKind.GRIPPER}
-        self._known = AGENT_LANGUAGE_WORDS | {
+        self._known = AGENT_LANGUAGE_WORDS | AMOUNT_WORDS | {
             word for phrases in phrase_lists for phrase in phrases for word in phrase.split()
         }
 
@@ -142,11 +146,7 @@ class Vocabulary:
             agent
             for agent in self.robot.agent_names
             if _mentions(rest_text, rest, self.names[agent], fuzzy=True)
-            or (
-                self._said_of_the_robot(words, self.words[agent])
-                if agent in self._grippers
-                else _mentions(text, words, self.words[agent], fuzzy=False)
-            )
+            or self._said_of_the_robot(words, self.words[agent])
         }
         poses = {
             pose
@@ -158,15 +158,16 @@ class Vocabulary:
 
     def _said_of_the_robot(self, words: list[str], phrases: tuple[str, ...]) -> bool:
         """Whether one of `phrases` occurs in `words` other than as a verb on a thing this
-        robot does not know: 'fold the laundry' is no stow, 'open the door' no gripper, while
-        'fold the arm', 'open your hand' and 'fold up' are. (Poses and grip words only: they
-        are the verbs that take things; 'wave hello' is a wave.)"""
+        robot does not know: 'fold the laundry' is no stow, 'open the door' no gripper, 'raise
+        all joint limits' no shoulder, while 'fold the arm', 'open your hand', 'fold up' and
+        'raise it' are. A wave takes a greeting: 'wave hello' is a wave."""
         for index, phrase in occurrences(words, _longest_first(dict.fromkeys(phrases))):
             after = index + len(phrase.split())
-            while after < len(words) and words[after] in ARTICLES:
+            while after < len(words) and words[after] in BEFORE_A_THING:
                 after += 1
             thing = words[after] if after < len(words) else ""
-            if not (thing in english_words() and thing not in self._known):
+            unknown = thing in english_words() and thing not in self._known
+            if phrase in WAVE_WORDS or not unknown:
                 return True
         return False
 
@@ -202,7 +203,12 @@ class Vocabulary:
         one agent has ('turn left': the base); [] when they point at several or at none."""
         words = normalize(clause).split()
         for owners in (self._pointer_owners, self._word_owners):
-            agents = {a for _, phrase in occurrences(words, owners) for a in owners[phrase]}
+            agents = {
+                a
+                for _, phrase in occurrences(words, owners)
+                if self._said_of_the_robot(words, (phrase,))
+                for a in owners[phrase]
+            }
             if agents:
                 return sorted(agents) if len(agents) == 1 else []
         return []
