@@ -205,6 +205,7 @@ def test_a_pose_word_about_the_robot_still_goes_to_the_pose(text):
         "lower the price",
         "turn the page",
         "roll the dough flat",
+        "grab me a glass of water from the kitchen",
     ],
 )
 def test_a_joint_verb_on_a_thing_the_robot_does_not_know_is_refused(text):

@@ -36,8 +36,9 @@ T = TypeVar("T")
 
 ARTICLES = frozenset({"the", "a", "an", "my", "your", "our", "this", "that", "some", "those"})
 # Words between a verb and the thing it takes that say nothing of what the thing is:
-# 'raise all joint limits' takes 'limits'.
-BEFORE_A_THING = ARTICLES | {"all", "every", "each", "both", "its", "their", "joint", "joints"}
+# 'raise all joint limits' takes 'limits', 'grab me a glass' a glass.
+BEFORE_A_THING = ARTICLES | {"all", "every", "each", "both", "its", "their", "me", "us"}
+BEFORE_A_THING |= {"joint", "joints"}  # 'all joint limits': limits of a joint
 OBJECT_PRONOUNS = frozenset({"it", "me", "us", "them", "him", "her"})
 FUZZY_MIN_LENGTH = 4  # shorter words are matched exactly: one edit turns 'arm' into 'art'
 ENGLISH_WORDS_FILE = Path(__file__).with_name("english_words.txt")
@@ -118,9 +119,11 @@ class Vocabulary:
         }
         phrase_lists = [*self.names.values(), *self.words.values(), *self.pose_words.values()]
         phrase_lists += [tuple(signs) for signs in self.directions.values()]
-        self._known = AGENT_LANGUAGE_WORDS | AMOUNT_WORDS | {
-            word for phrases in phrase_lists for phrase in phrases for word in phrase.split()
-        }
+        self._known = (
+            AGENT_LANGUAGE_WORDS
+            | AMOUNT_WORDS
+            | {word for phrases in phrase_lists for phrase in phrases for word in phrase.split()}
+        )
 
     def name_phrases(self) -> list[tuple[str, str]]:
         """(phrase, agent) for exact naming, longest phrase first ('wrist 1' before 'wrist')."""
