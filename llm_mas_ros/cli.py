@@ -7,6 +7,7 @@
   llm-mas-ros monitor                                 live view of the agents and the planner
   llm-mas-ros train-policy [...]                      train the agents' policy in the sim
   llm-mas-ros eval-policy [...]                       score the learned policy vs classical
+  llm-mas-ros bench [--json] [--out DIR] [--quick]    the control path's latency, side by side
 
 `up`, `say` and `run --attach` use the environment's ROS_DOMAIN_ID like every ROS tool; `run`
 alone brings up a graph of its own, on a free domain limited to this host. Errors print one line
@@ -45,6 +46,7 @@ from .core.planning.status import PLANNER_NODE
 from .core.robot import param_files as P
 from .core.robot.model import RobotModel, robot_from_params
 from .core.sim.sim_settings import initial_positions, sim_settings_from_params
+from .latency_bench.bench_settings import DECODE_LOADS, PLANNERS, settings_for
 from .launcher.bringup import NodeSpec, config_files, dds_environment, node_list
 from .launcher.processes import DomainClaim, ProcessGroup, claim_free_domain
 
@@ -453,6 +455,32 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         return run_monitor(robot, refresh_hz=args.refresh)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """The latency bench in a graph of its own (a free domain, this host only), like `run`:
+    the settings and --out are checked before anything starts."""
+    from .latency_bench.bench_command import run_bench, writable
+
+    try:
+        settings = settings_for(
+            args.quick,
+            rates_hz=args.rates,
+            seconds=args.seconds,
+            scaling_agents=args.scaling,
+            scaling_seconds=args.seconds,
+            decode_seconds=args.seconds,
+            starts=args.starts,
+            naive_starts=args.naive_starts,
+            trials=args.trials,
+            planner=args.planner,
+            decode_load=args.decode_load,
+        )
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+    out = writable(Path(args.out).expanduser())
+    with _own_domain(), _ros():
+        return run_bench(settings, out, args.json)
+
+
 # Commands that hand their arguments to a parser of their own, imported only when run: what
 # they import (torch, mujoco) stays out of plan/run/say.
 DELEGATED = {
@@ -530,6 +558,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     monitor.set_defaults(run=cmd_monitor)
 
+    bench = commands.add_parser(
+        "bench",
+        help="sense->act, CPU, start->ready, scaling, instruction latency: the tuned runtime "
+        "vs a naive build vs the floor, in one run (JSON, markdown, PNG plots)",
+    )
+    _add_bench_flags(bench)
+    bench.set_defaults(run=cmd_bench)
+
     for name, (_, _, text) in DELEGATED.items():
         delegated = commands.add_parser(
             name, help=f"{text} (options: llm-mas-ros {name} --help)", add_help=False
@@ -541,7 +577,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--planner", choices=BACKENDS, help="planner backend (default: config)")
     for sub in (plan, run, up):
         _add_model_flags(sub)
-    for sub in (plan, run, say):
+    for sub in (plan, run, say, bench):
         sub.add_argument("--json", action="store_true", help="print one JSON object per result")
     for sub in (run, say):
         sub.add_argument(
@@ -607,6 +643,57 @@ def _add_model_flags(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--device", choices=DEVICES, help="where the model runs (default: config, auto)"
     )
+
+
+def _add_bench_flags(bench: argparse.ArgumentParser) -> None:
+    """The bench's budget: the full run (every rate, 7 to 56 agents, the model) unless
+    --quick or a flag says otherwise."""
+    bench.add_argument(
+        "--out", default="bench-results", metavar="DIR",
+        help="folder for bench.json, bench.md and the PNG plots (default: ./bench-results)",
+    )  # fmt: skip
+    bench.add_argument(
+        "--quick", action="store_true",
+        help="a smoke run of a few seconds per section (100 and 500 Hz, 7 and 14 agents, "
+        "rules planner, a busy stand-in for decoding)",
+    )  # fmt: skip
+    bench.add_argument(
+        "--rates", type=_numbers(float), metavar="HZ,...",
+        help="state rates of sense->act (default 100,200,500; the highest is the headline)",
+    )  # fmt: skip
+    bench.add_argument(
+        "--seconds", type=float, metavar="S",
+        help="measured seconds per system and rate, per scaling point and per decode window",
+    )  # fmt: skip
+    bench.add_argument(
+        "--scaling", type=_numbers(int), metavar="N,...",
+        help="agent counts of the scaling section, whole arms of 7 (default 7,14,28,56)",
+    )  # fmt: skip
+    bench.add_argument("--starts", type=int, metavar="N", help="starts of the tuned process")
+    bench.add_argument(
+        "--naive-starts", type=int, metavar="N", help="starts of the naive build (7 processes)"
+    )
+    bench.add_argument("--trials", type=int, metavar="N", help="instructions of each kind")
+    bench.add_argument(
+        "--planner", choices=PLANNERS, help="planner of the decode and instruction sections"
+    )
+    bench.add_argument(
+        "--decode-load", choices=DECODE_LOADS,
+        help="what loads the CPU while sense->act is measured: the planner's model decoding "
+        "(default) or a busy stand-in process",
+    )  # fmt: skip
+
+
+def _numbers(kind: Callable[[str], float]) -> Callable[[str], list[float]]:
+    """An argparse type: a comma-separated list of `kind` (float or int)."""
+
+    def parse(text: str) -> list[float]:
+        try:
+            return [kind(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list") from None
+
+    return parse
 
 
 def _threads(text: str) -> int:

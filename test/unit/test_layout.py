@@ -21,7 +21,8 @@ ALLOWED = {
     "launcher": {"core"},
     "ros": {"core", "launcher"},
     "nodes": {"core", "ros", "launcher"},
-    "cli": {"core", "ros", "launcher", "training"},
+    "latency_bench": {"core", "ros", "launcher", "eval"},
+    "cli": {"core", "ros", "launcher", "training", "latency_bench"},
 }
 
 
