@@ -204,7 +204,13 @@ def stated_numbers(text: str) -> set[float]:
     return magnitudes
 
 
+HUGE = 1e15  # numbers from here on are written in scientific notation
+
+
 def format_number(value: float, decimals: int = 3) -> str:
-    """Shortest decimal for `value` at `decimals` places: 45.0 -> '45', -0.5236 -> '-0.524'."""
+    """Shortest decimal for `value` at `decimals` places: 45.0 -> '45', -0.5236 -> '-0.524';
+    in scientific notation from 1e15 on, far beyond any joint ('1e+308', not 309 digits)."""
+    if abs(value) >= HUGE:
+        return f"{value:.{decimals}g}"
     text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
