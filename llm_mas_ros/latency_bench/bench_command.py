@@ -168,7 +168,7 @@ def _meta(started_at: str, wall_s: float) -> dict[str, Any]:
         "ros_domain_id": os.environ.get("ROS_DOMAIN_ID"),
         "git": git_state(Path(__file__).resolve().parent),
         "started_at": started_at,
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "ended_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_s": round(wall_s, 1),
     }
 

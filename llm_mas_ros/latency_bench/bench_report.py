@@ -184,7 +184,7 @@ def _header(result: Mapping[str, Any]) -> list[str]:
     return [
         "# llm-mas-ros bench: the control path, side by side",
         "",
-        f"`{meta.get('command')}` — {meta.get('wall_s')} s, {meta.get('finished_at')}",
+        f"`{meta.get('command')}` — {meta.get('wall_s')} s, {meta.get('ended_at')}",
         f"Machine: {meta.get('machine')}; CPU: {meta.get('cpu')}; commit {commit}.",
         f"Software: {', '.join(f'{k} {v}' for k, v in meta.get('software', {}).items())}.",
         *(f"Note: {note}" for note in result.get("notes", [])),

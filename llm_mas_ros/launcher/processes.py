@@ -67,9 +67,13 @@ class ProcessGroup:
         log_dir: str | Path | None = None,
         env: Mapping[str, str] | None = None,
         inherit_output: bool = False,
+        prefix: Sequence[str] = (),
     ) -> None:
+        """`prefix`: a command that each process is started under and that execs it, keeping
+        its pid (`ip netns exec NS`: the process joins network namespace NS)."""
         self.specs = list(specs)
         self.inherit_output = inherit_output
+        self.prefix = list(prefix)
         self.log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="llm_mas_ros-"))
         self._own_log_dir = log_dir is None  # a folder of our own: removed by discard_logs()
         self.env = dds_environment(env)
@@ -87,10 +91,30 @@ class ProcessGroup:
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for index, spec in enumerate(self.specs):
-            log = None
-            if not self.inherit_output:
-                log = self.log_dir / f"{index:02d}-{spec.name or spec.executable}.log"
+            log = self._log(f"{index:02d}-{spec.name or spec.executable}")
             self.running.append(Running(spec, self._spawn(spec, log), log))
+
+    def kill(self, running: Running, sig: int = signal.SIGKILL) -> None:
+        """Send `sig` to `running`'s process group: a fault (SIGKILL, SIGSTOP) or its end
+        (SIGCONT). After SIGKILL it returns once the process is gone."""
+        _signal_group(running.process, sig)
+        if sig == signal.SIGKILL:
+            running.process.wait(timeout=STOP_GRACE_S)
+
+    def restart(self, running: Running) -> Running:
+        """Start `running`'s node again in its place (once it has exited: kill() it first),
+        logging to a new file beside the first. Returns the new Running."""
+        if running.process.poll() is None:
+            raise LlmMasError(f"{running.label} still runs (pid {running.process.pid})")
+        index = self.running.index(running)
+        stem = running.log.stem if running.log else running.label
+        log = self._log(f"{stem}-restarted")
+        restarted = Running(running.spec, self._spawn(running.spec, log), log)
+        self.running[index] = restarted
+        return restarted
+
+    def _log(self, stem: str) -> Path | None:
+        return None if self.inherit_output else self.log_dir / f"{stem}.log"
 
     def _spawn(self, spec: NodeSpec, log: Path | None) -> subprocess.Popen:
         if spec.module is None:  # another package's executable: only `ros2 launch` has it
@@ -98,7 +122,7 @@ class ProcessGroup:
                 f"{spec.name} runs {spec.package}'s {spec.executable}, which needs a ROS 2 "
                 "install: use ros2 launch"
             )
-        command = [sys.executable, "-m", spec.module, *spec.ros_arguments()]
+        command = [*self.prefix, sys.executable, "-m", spec.module, *spec.ros_arguments()]
         with contextlib.ExitStack() as stack:  # the child keeps its own copy of the log fd
             output = stack.enter_context(open(log, "w")) if log else None
             return subprocess.Popen(

@@ -27,7 +27,7 @@ from ..core.planning.status import PLANNER_NODE
 from ..ros import qos, topics
 from ..ros.messages import agent_statuses, planner_diagnostic
 from ..ros.params import declare_planner, declare_robot
-from ..ros.runtime import control_clock, forward_python_logging, run_nodes
+from ..ros.runtime import control_clock, demote_thread, forward_python_logging, run_nodes
 
 STATUS_PERIOD_S = 0.5
 
@@ -37,6 +37,7 @@ class PlannerNode(Node):
         super().__init__(PLANNER_NODE, **node_options)
         forward_python_logging(self)  # model loading progress shows in the node's log
         robot = declare_robot(self)
+        self.decode_nice = robot.control.decode_nice
         settings = self._declare_settings()
         self.now = control_clock(self)
         self.get_logger().info(f"loading planner backend {settings.backend!r}")
@@ -48,15 +49,21 @@ class PlannerNode(Node):
             )
             for agent in robot.agents
         }
-        self.plan_publisher = self.create_publisher(String, topics.PLAN, qos.PLAN)
+        overridable = qos.overridable
+        self.plan_publisher = self.create_publisher(
+            String, topics.PLAN, qos.PLAN, qos_overriding_options=overridable()
+        )
         self.diagnostics = self.create_publisher(
-            DiagnosticArray, topics.DIAGNOSTICS, qos.DIAGNOSTICS
+            DiagnosticArray,
+            topics.DIAGNOSTICS,
+            qos.DIAGNOSTICS,
+            qos_overriding_options=overridable(),
         )
         self.create_subscription(
             String,
             topics.INSTRUCTION,
             lambda m: self._apply(self.dispatcher.instruction(m.data, self.now())),
-            qos.INSTRUCTIONS,
+            qos.INSTRUCTIONS_IN,
             qos_overriding_options=qos.overridable(),
         )
         self.create_subscription(
@@ -64,6 +71,7 @@ class PlannerNode(Node):
             topics.DIAGNOSTICS,
             lambda m: self._apply(self.dispatcher.agent_statuses(agent_statuses(m), self.now())),
             qos.DIAGNOSTICS,
+            qos_overriding_options=overridable(),
         )
         on_estop = self._on_estop
         qos.subscribe_latched(self, Bool, topics.ESTOP, qos.ESTOP, on_estop, on_estop)
@@ -99,6 +107,7 @@ class PlannerNode(Node):
 
     # -- worker thread: planning only; results go back through the executor ---------------------
     def _plan_forever(self) -> None:
+        demote_thread(self, self.decode_nice)  # the model's threads inherit it
         while True:
             job = self.work.get()
             if not self.dispatcher.is_current(job.number):

@@ -43,7 +43,10 @@ class MujocoSimNode(Node):
             qos_overriding_options=qos.overridable(),
         )
         self.diagnostics = self.create_publisher(
-            DiagnosticArray, topics.DIAGNOSTICS, qos.DIAGNOSTICS
+            DiagnosticArray,
+            topics.DIAGNOSTICS,
+            qos.DIAGNOSTICS,
+            qos_overriding_options=qos.overridable(),
         )
         self.command_subscriptions = [
             self.create_subscription(
@@ -57,7 +60,9 @@ class MujocoSimNode(Node):
         ]
         self.rejected_commands = 0
         self.skipped_s = 0.0
-        self.clock_origin = monotonic() - self.sim.time
+        # Set at the first tick: the time the node took to start (discovery, the first
+        # commands arriving) is not simulated, so the first /joint_states is the initial pose.
+        self.clock_origin: float | None = None
         self.view = SimView(self.sim, settings)
         for warning in self.view.warnings:
             self.get_logger().warning(warning)
@@ -80,6 +85,8 @@ class MujocoSimNode(Node):
             )
 
     def _tick(self) -> None:
+        if self.clock_origin is None:
+            self.clock_origin = monotonic() - self.sim.time
         target = monotonic() - self.clock_origin
         if target - self.sim.time > MAX_LAG_S:
             self.skipped_s += target - self.sim.time

@@ -62,6 +62,7 @@ class Board:
         for status in statuses:
             row = self.rows.setdefault(status.name, AgentRow(status.name, "", False))
             row.status, row.heard_at = status, now
+            row.latency = getattr(status.latency, "state_to_command", None) or row.latency
 
     def hear_latency(self, agent: str, latency: Latency) -> None:
         if agent in self.rows:

@@ -37,6 +37,15 @@ COMMANDS = _profile(depth=1, reliable=True, latched=False)
 GOALS = _profile(depth=1, reliable=True, latched=True)
 # Never replay old instructions to a restarted planner.
 INSTRUCTIONS = _profile(depth=10, reliable=True, latched=False)
+# The planner's end of /instruction never drops one unread: its history keeps all (bounded by
+# the DDS resource limits), and what it has stored is acknowledged, so a reliable sender that
+# outpaces the planner waits instead of losing (keep-last 10 lost ~46% of a 1 kHz flood here
+# with no outcome). History is no compatibility policy: every /instruction publisher matches.
+INSTRUCTIONS_IN = QoSProfile(
+    history=HistoryPolicy.KEEP_ALL,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+)
 # A late joiner sees a standing stop.
 ESTOP = _profile(depth=1, reliable=True, latched=True)
 # The ROS convention for /diagnostics.

@@ -1,5 +1,5 @@
-"""Process plumbing for node executables: init, the executor, clean Ctrl-C, timer slack, and
-stopping with the pip-only launcher."""
+"""Process plumbing for node executables: init, the executor, clean Ctrl-C, timer slack and
+the agents' real-time settings, and stopping with the pip-only launcher."""
 
 from __future__ import annotations
 
@@ -19,17 +19,32 @@ from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
+from ..core.control.realtime import LinuxSystem, apply_realtime, demote_current_thread
 from ..core.errors import LlmMasError
+from ..core.robot.model import ControlSettings
 from ..launcher.processes import LAUNCHER_ENV
 
 PR_SET_PDEATHSIG = 1
-PR_SET_TIMERSLACK = 29
 
 
 def reduce_timer_slack() -> None:
-    """Ask Linux for 1 ns timer slack (default 50 us): control-loop wake-ups get less late."""
-    with contextlib.suppress(OSError, AttributeError):  # not Linux: nothing to tune
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0)
+    """Ask Linux for 1 ns timer slack (default 50 us): timer wake-ups get less late. For
+    processes without robot.yaml's real-time settings (the agents process applies those:
+    apply_control_settings)."""
+    with contextlib.suppress(OSError):  # not Linux: nothing to tune
+        LinuxSystem().set_timer_slack(1)
+
+
+def apply_control_settings(node: Node, control: ControlSettings) -> tuple[str, ...]:
+    """Apply robot.yaml's real-time settings (timer_slack_ns, cpu_affinity, thread_priority,
+    lock_memory) to this process, from its control thread, before the executor starts its
+    threads (they inherit them). Logs one line per setting that could not be applied, with
+    the reason; returns each outcome's line for the agents' status."""
+    outcomes = apply_realtime(control, LinuxSystem())
+    for outcome in outcomes:
+        if not outcome.applied:
+            node.get_logger().warning(outcome.line())
+    return tuple(outcome.line() for outcome in outcomes)
 
 
 def die_with_launcher() -> None:
@@ -45,6 +60,14 @@ def die_with_launcher() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGINT, 0, 0, 0)
     if os.getppid() != int(launcher):  # it died before the prctl took effect
         raise SystemExit(0)
+
+
+def demote_thread(node: Node, nice: int) -> None:
+    """Lower the calling thread (a planner's decoding worker) `nice` steps below the control
+    loops, SCHED_BATCH (robot.yaml decode_nice; 0: leave it); logs why where it cannot."""
+    why = demote_current_thread(nice) if nice > 0 else ""
+    if why:
+        node.get_logger().warning(why)
 
 
 def make_executor() -> EventsExecutor:
@@ -71,13 +94,19 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def run_nodes(build: Callable[[], Sequence[Node]], args: Sequence[str] | None = None) -> int:
+def run_nodes(
+    build: Callable[[], Sequence[Node]],
+    args: Sequence[str] | None = None,
+    tune_timer_slack: bool = True,
+) -> int:
     """Init rclpy, build the nodes, spin them on one EventsExecutor until shutdown.
+    `tune_timer_slack` False: the nodes set it themselves (apply_control_settings).
 
     Ctrl-C and `ros2 launch` shutdown exit 0; a configuration error prints one line and exits 2.
     """
     die_with_launcher()
-    reduce_timer_slack()
+    if tune_timer_slack:
+        reduce_timer_slack()
     rclpy.init(
         args=list(args) if args is not None else sys.argv,
         signal_handler_options=SignalHandlerOptions.NO,  # see stop_on_signals

@@ -151,7 +151,7 @@ class HostileGraph:
 
 
 # What an agent's report of a dropped joint state would say: a key or message naming joint
-# states together with dropping, rejecting or malformation. No such report exists yet.
+# states together with dropping, rejecting or malformation (joint_states_dropped_why).
 STATE_REPORT = re.compile(
     r"(joint.?states?.*(drop|reject|malformed|invalid|ignor|bad))|"
     r"((drop|reject|malformed|invalid|ignor|bad).*joint.?states?)",
@@ -295,11 +295,6 @@ def test_an_instruction_runs_to_done_while_mangled_joint_states_keep_arriving(
     assert graph.alive() is None, graph.alive()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the agents drop the entries of a broken JointState without a word "
-    "(core/control/joint_states.py skips them silently): no count or reason on /diagnostics",
-)
 def test_the_agents_say_on_diagnostics_that_they_drop_broken_joint_states(graph):
     broken = JointState(name=[*reversed(NAMES), "elbow_joint"], position=[math.nan] * 3)
     broken.header.frame_id = HOSTILE

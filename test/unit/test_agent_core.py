@@ -107,15 +107,121 @@ def test_losing_joint_states_holds_and_reports(arm):
     assert elbow.status(silent_until).level in (Level.STALE, Level.ERROR)
 
 
-def test_goal_before_any_joint_state_is_refused(arm):
+def test_a_goal_before_any_joint_state_waits_for_it_and_starts_from_there(arm):
+    """A restarted agent hears its standing goal at discovery, often before /joint_states."""
     group = AgentGroup(arm.agents, arm)
-    group.core("elbow").receive_goal("move to 10 deg", 0.0)
-    assert group.core("elbow").state is AgentState.ERROR
-    assert "no joint state" in group.core("elbow").error
+    elbow = group.core("elbow")
+    elbow.receive_goal("move to 10 deg", 0.0)
+    status = elbow.status(0.0)
+    assert (status.state, status.goal, status.goal_count, status.error) == (
+        AgentState.WAITING,
+        "move to 10 deg",
+        1,
+        "",
+    )
     assert group.step(0.0) is None  # nobody can act yet
-    group.core("elbow").observe(0.25, 0.0, 0.1)
+    elbow.observe(0.25, 0.0, 0.1)
+    assert elbow.state is AgentState.MOVING and elbow.motion.start == pytest.approx(0.25)
+    assert elbow.goal_received_at == 0.0
     commands = group.step(0.1)
-    assert commands[2] == pytest.approx(0.25) and group.core("elbow").state is AgentState.ERROR
+    assert commands[2] == pytest.approx(0.25)  # from the measured position: no jump
+    track(group, 0.1 + elbow.motion.duration_s + 0.05, start=0.1)
+    assert elbow.state is AgentState.DONE and elbow.position == pytest.approx(math.radians(10))
+
+
+def test_a_hold_before_any_joint_state_holds_where_the_first_state_says(arm):
+    group = AgentGroup(arm.agents, arm)
+    wrist = group.core("wrist_1")
+    wrist.receive_goal("hold", 0.0)
+    wrist.observe(0.7, 0.0, 0.2)
+    assert wrist.state is AgentState.HOLDING and wrist.error == ""
+    assert group.step(0.2)[3] == pytest.approx(0.7)
+
+
+def test_a_goal_before_any_joint_state_under_an_estop_is_refused(arm):
+    group = AgentGroup(arm.agents, arm)
+    elbow = group.core("elbow")
+    elbow.set_estop(True, 0.0)
+    elbow.receive_goal("move to 10 deg", 0.0)
+    assert elbow.state is AgentState.ESTOP and "emergency stop" in elbow.error
+    elbow.observe(0.25, 0.0, 0.1)
+    assert elbow.state is AgentState.ESTOP and elbow.motion.target == pytest.approx(0.25)
+
+
+PERIOD_S = 0.01  # the arm fixture's control period (100 Hz)
+
+
+def test_a_stall_of_a_few_periods_holds_reports_warn_and_resumes_without_a_jump(arm):
+    group = make_group(arm)
+    elbow = group.core("elbow")
+    elbow.receive_goal("move to 45 degrees", 0.0)
+    now = track(group, 0.3)
+    last = elbow.command
+    stall_s = arm.control.state_timeout_periods * PERIOD_S
+    # No state for a little less than the stall: nothing changes; a little more: stalled.
+    assert elbow.last_state_at == now
+    assert not group.watch(now + stall_s - 1e-3)
+    assert group.watch(now + stall_s + 1e-3)
+    assert not group.watch(now + 0.1)  # still stalled: no new change
+    status = elbow.status(now + 0.1)
+    assert status.state is AgentState.MOVING and status.level is Level.WARN
+    assert status.message.startswith("stalled: no joint state for ") and "ms" in status.message
+    assert all(math.isnan(c) for c in group.step(now + 0.1))  # nothing is sent
+    # States return well within state_timeout_s: the motion goes on from its last command.
+    resumed = now + 0.2
+    for core in group.cores:
+        core.observe(core.position, 0.0, resumed)
+    commands = group.step(resumed)
+    assert abs(commands[2] - last) < 0.01 and commands[2] >= last  # on, from where it was
+    assert elbow.status(resumed).level is Level.OK and elbow.state is AgentState.MOVING
+    end = resumed + elbow.motion.duration_s
+    track(group, end, start=resumed + PERIOD_S)
+    assert elbow.state is AgentState.DONE and elbow.position == pytest.approx(math.pi / 4)
+
+
+def test_no_stall_phase_with_zero_periods(arm):
+    from dataclasses import replace
+
+    robot = replace(arm, control=replace(arm.control, state_timeout_periods=0))
+    group = AgentGroup(robot.agents, robot)
+    for core in group.cores:
+        core.observe(0.0, 0.0, 0.0)
+    assert not group.watch(robot.control.state_timeout_s - 0.01)
+    assert group.watch(robot.control.state_timeout_s + 0.01)
+    assert group.core("elbow").lost
+
+
+def test_a_lost_state_fails_the_goal_sends_nothing_and_re_holds_at_the_next_state(arm):
+    group = make_group(arm)
+    elbow = group.core("elbow")
+    elbow.receive_goal("move to 45 degrees", 0.0)
+    now = track(group, 0.3)
+    lost_at = now + arm.control.state_timeout_s + 0.05
+    assert group.watch(lost_at)
+    assert elbow.state is AgentState.ERROR and "no joint state for" in elbow.error
+    assert elbow.status(lost_at).level is Level.STALE
+    assert all(math.isnan(c) for c in group.step(lost_at + 0.1))
+    # A restarted simulator: the joint is back at its start pose. Hold there, do not drive
+    # it back to where the old one was.
+    for core in group.cores:
+        core.observe(-0.2, 0.0, lost_at + 1.0)
+    commands = group.step(lost_at + 1.0)
+    assert commands[2] == pytest.approx(-0.2)
+    assert elbow.state is AgentState.ERROR  # the failed goal stays failed until the next
+    assert elbow.status(lost_at + 1.0).level is Level.ERROR
+    elbow.receive_goal("move to 10 deg", lost_at + 1.0)
+    assert elbow.state is AgentState.MOVING and elbow.motion.start == pytest.approx(-0.2)
+
+
+def test_a_goal_heard_while_stalled_starts_when_states_return(arm):
+    group = make_group(arm)
+    elbow = group.core("elbow")
+    assert group.watch(0.1)  # stalled from 0.03 s
+    elbow.receive_goal("move to 45 degrees", 0.2)
+    assert elbow.state is AgentState.MOVING
+    for core in group.cores:
+        core.observe(0.0, 0.0, 0.4)
+    assert group.step(0.4)[2] == pytest.approx(0.0)  # its clock starts now, not at 0.2 s
 
 
 def test_a_joint_that_does_not_arrive_fails_after_the_settle_time(arm):

@@ -4,12 +4,13 @@ question ends `done` at once without sending a goal or cutting short what runs."
 import dataclasses
 
 import pytest
+from agent_statuses import ELBOW_30, OPEN, status
 
-from llm_mas_ros.core.control.agent import AgentState, AgentStatus, Level, goal_digest
+from llm_mas_ros.core.control.agent import Level
 from llm_mas_ros.core.planning import dispatcher as D
 from llm_mas_ros.core.planning.answers import is_question
 from llm_mas_ros.core.planning.execution import HOLD_GOAL, ExecutionState
-from llm_mas_ros.core.planning.plan import Goal, Plan, Rejection
+from llm_mas_ros.core.planning.plan import Plan, Rejection
 from llm_mas_ros.core.planning.status import (
     ANSWER_CHARS,
     Key,
@@ -20,8 +21,6 @@ from llm_mas_ros.core.planning.status import (
     encode_planner,
 )
 
-ELBOW_30 = (Goal("elbow", "move to 30 deg", 0.52, 1.0),)
-OPEN = (Goal("gripper", "open", 0.04, 1.0),)
 QUESTION = "where is the elbow?"
 # As long as an answer naming every joint and pose gets: it must pass whole.
 LONG_ANSWER = "; ".join(
@@ -31,24 +30,6 @@ LONG_ANSWER = "; ".join(
 
 def answered(text=QUESTION, answer="elbow is at 30 deg"):
     return Plan(text, "fast-path:answer", answer=answer)
-
-
-def status(agent, state="idle", goal="", count=0, position=0.0):
-    return AgentStatus(
-        name=agent,
-        state=AgentState(state),
-        level=Level.OK,
-        message=state,
-        goal=goal,
-        goal_count=count,
-        goal_digest=goal_digest(goal) if count else "",
-        target=None,
-        position=position,
-        progress=0.0,
-        error="",
-        goal_received_at=None,
-        first_command_at=None,
-    )
 
 
 def of(kind, effects):

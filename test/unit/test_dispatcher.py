@@ -1,33 +1,13 @@
 """The planner's decisions without ROS: events in, effects out."""
 
 import pytest
+from agent_statuses import ELBOW_30, OPEN, status
 
-from llm_mas_ros.core.control.agent import AgentState, AgentStatus, Level, goal_digest
+from llm_mas_ros.core.control.agent import Level
 from llm_mas_ros.core.planning import dispatcher as D
 from llm_mas_ros.core.planning.execution import HOLD_GOAL, ExecutionState
 from llm_mas_ros.core.planning.pipeline import STOP_PLANNER
 from llm_mas_ros.core.planning.plan import Goal, Plan, Rejection
-
-ELBOW_30 = (Goal("elbow", "move to 30 deg", 0.52, 1.0),)
-OPEN = (Goal("gripper", "open", 0.04, 1.0),)
-
-
-def status(agent, state="idle", goal="", count=0, position=0.0):
-    return AgentStatus(
-        name=agent,
-        state=AgentState(state),
-        level=Level.OK,
-        message=state,
-        goal=goal,
-        goal_count=count,
-        goal_digest=goal_digest(goal) if count else "",
-        target=None,
-        position=position,
-        progress=0.0,
-        error="",
-        goal_received_at=None,
-        first_command_at=None,
-    )
 
 
 @pytest.fixture()
@@ -54,6 +34,16 @@ def test_ready_once_every_agent_reported_a_position(arm):
     report = d.report(0.1).status
     assert report.ready and report.level is Level.OK and report.state is None
     assert not d.report(3.0).status.ready  # silent for longer than agent_timeout_s
+
+
+def test_not_ready_while_an_agent_commands_no_controller(arm):
+    d = D.Dispatcher(arm, "rules")
+    d.agent_statuses([status(a, ready=a != "elbow") for a in arm.agent_names], 0.0)
+    report = d.report(0.1).status
+    assert not report.ready
+    assert report.readiness == (
+        "waiting for agents: elbow (no subscriber on /elbow_position_controller/commands)"
+    )
 
 
 def test_an_instruction_is_planned_then_runs_step_by_step(dispatcher):

@@ -34,3 +34,13 @@ def test_a_live_goal_other_than_the_history_or_after_the_window_counts():
 def test_only_a_stop_is_taken_from_the_latched_path():
     assert latched_stop_applies(True)
     assert not latched_stop_applies(False)
+
+
+def test_an_inbox_that_does_not_take_standing_goals_ignores_the_latched_path():
+    """robot.yaml on_rejoin: hold: a joining agent holds; new goals still arrive live."""
+    inbox = GoalInbox(take_standing=False)
+    assert not inbox.latched("move to 20 degrees", 0.0)  # the history: ignored
+    assert inbox.ignored == "move to 20 degrees"
+    assert inbox.live("move to 30 degrees", 0.1)
+    assert not inbox.latched("open", 0.2)  # a new goal's latched copy ...
+    assert inbox.live("open", 0.201)  # ... and its live copy counts, once

@@ -114,6 +114,8 @@ def test_violations_spread_beyond_the_window_do_not_trip():
     group.core("elbow").receive_goal("move to 30 degrees", 0.0)
     for tick in range(1, 12):
         guard.learned_policy = Garbage(math.nan) if tick % 4 == 0 else Garbage(jump=1e-6)
+        for core in group.cores:  # a state every tick: a stalled agent is not judged
+            core.observe(0.1, 0.0, tick * 0.01)
         group.step(tick * 0.01)
     assert guard.violations[2] == 2 and not group.core("elbow").fallback
 

@@ -85,6 +85,19 @@ def test_agent_status_round_trip(arm):
     assert rebuilt.goal_count == 1 and rebuilt.goal_digest == status.goal_digest
     assert rebuilt.position == 0.1 and rebuilt.first_command_at == 1.01
     assert rebuilt.target == pytest.approx(status.target, abs=1e-6)
+    assert (rebuilt.states_dropped, rebuilt.drop_reason) == (0, "")
+
+
+def test_dropped_joint_states_travel_with_the_agent_status(arm):
+    core = AgentGroup(arm.agents, arm).core("elbow")
+    core.observe(0.1, 0.0, 1.0)
+    why = "joint state dropped: elbow_joint has position nan"
+    status = dataclasses.replace(core.status(1.0), states_dropped=3, drop_reason=why)
+    values = dict(encode_agent(status))
+    rebuilt = decode_agent("elbow", int(status.level), status.message, values)
+    assert rebuilt is not None and (rebuilt.states_dropped, rebuilt.drop_reason) == (3, why)
+    values[Key.STATES_DROPPED] = "lots"  # a hostile publisher's value does not crash a reader
+    assert decode_agent("elbow", int(status.level), "", values).states_dropped == 0
 
 
 @pytest.mark.parametrize(
@@ -133,6 +146,14 @@ STATUS_ONLY_KEYS = (
     Key.FIRST_STEP_AT,
     Key.FINISHED_AT,
     Key.PROGRESS,
+    Key.STATE_AGE_P50_MS,
+    Key.STATE_AGE_P99_MS,
+    Key.STEP_TIME_P50_MS,
+    Key.STEP_TIME_P99_MS,
+    Key.STATE_TO_COMMAND_P50_MS,
+    Key.STATE_TO_COMMAND_P99_MS,
+    Key.COMMAND_PUBLISH_P50_MS,
+    Key.COMMAND_PUBLISH_P99_MS,
 )
 
 
@@ -150,3 +171,22 @@ def test_no_diagnostic_key_is_spelt_outside_the_codec():
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def test_an_agent_status_carries_its_process_latencies_and_real_time_outcomes(arm):
+    from llm_mas_ros.core.control.latency import HopLatency, LatencyReport
+
+    group = AgentGroup(arm.agents, arm)
+    report = LatencyReport(
+        state_age=HopLatency(0.21, 0.9), state_to_command=HopLatency(0.3125, 1.5)
+    )
+    realtime = ("timer_slack_ns 1: applied", "thread_priority 80: not applied: not permitted")
+    status = group.core("elbow").status(0.0, report, realtime)
+    values = dict(encode_agent(status))
+    assert values[Key.STATE_TO_COMMAND_P99_MS] == "1.5"
+    assert Key.STEP_TIME_P50_MS not in values  # a hop without samples is left out
+    back = decode_agent(status.name, status.level, status.message, values)
+    assert back.latency == report and back.realtime == realtime
+    plain = group.core("elbow").status(0.0)
+    back = decode_agent(plain.name, plain.level, plain.message, dict(encode_agent(plain)))
+    assert back.latency is None and back.realtime == ()

@@ -4,6 +4,13 @@ A ROS shell feeds an `AgentGroup` with joint states, goals and e-stops (callback
 calls `step(now)` once per control tick and publishes the commands and statuses it returns.
 Time `now` is in seconds on the caller's monotonic clock (CLOCK_MONOTONIC is host-wide on
 Linux, so stamps from several processes on one machine compare directly).
+
+Joint-state freshness, per agent (`watch`): no state for `state_timeout_periods` control
+periods -> *stalled*: it sends no command (a position controller keeps the last one: the joint
+holds), its motion clock stops, its status is WARN; a state within `state_timeout_s` resumes
+the motion where its clock stopped, without a jump. No state for `state_timeout_s` -> *lost*:
+it fails its goal (ERROR) and still sends nothing; the first state after that re-holds at the
+measured position (a restarted simulator starts elsewhere: nothing drives it back).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import numpy as np
 from ..errors import SubgoalError
 from ..language.agent_language import parse_subgoal
 from ..robot.model import Agent, PolicyKind, RobotModel
+from .latency import LatencyReport
 from .motion import Motion, plan_motion
 from .policies import GoalEncoder, MinimumJerkPolicy, Observation, Policy
 from .policy_guard import GuardedPolicy, build_policy
@@ -64,6 +72,18 @@ class AgentStatus:
     # the controller it runs: "learned", "classical", or "classical (fallback: why)" for an
     # agent configured learned that runs the classical one (then the level is at least WARN)
     policy: str = PolicyKind.CLASSICAL.value
+    # its process's hop latencies (shared by the agents it hosts), where measured
+    latency: LatencyReport | None = None
+    # its process's real-time settings: 'setting value: applied' or '...: not applied: why'
+    realtime: tuple[str, ...] = ()
+    # ready to act: a joint state heard and its command topic matched by a subscriber (the
+    # controller); `readiness` says what it waits for ("ready" when it is)
+    ready: bool = False
+    readiness: str = ""
+    # entries of /joint_states for its joint dropped as broken (NaN, no position), and why the
+    # latest was
+    states_dropped: int = 0
+    drop_reason: str = ""
 
 
 def goal_digest(text: str) -> str:
@@ -109,6 +129,14 @@ class AgentCore:
         self.goal_received_at: float | None = None
         self.first_command_at: float | None = None
         self.estop = False
+        self.pending: object = None  # a goal heard before the first state: started on it
+        self.stalled = False  # no state for stall_s: no command, motion clock stopped
+        self.lost = False  # no state for state_timeout_s: goal failed, re-hold on the next
+        self.paused_at = 0.0  # when the motion clock stopped (s), while stalled
+        periods = robot.control.state_timeout_periods
+        self.stall_s = (
+            periods / robot.control.rate_hz if periods > 0 else robot.control.state_timeout_s
+        )
         self.policy = PolicyKind.CLASSICAL.value  # what its group runs for it (name of a kind)
         self.fallback = ""  # why it runs the classical controller though configured learned
 
@@ -119,17 +147,35 @@ class AgentCore:
         if first:  # start by holding where the joint is (keeping an earlier refusal visible)
             state = AgentState.IDLE if self.state is AgentState.WAITING else self.state
             self._hold(position, state, now)
+            if self.pending is not None:  # heard before this state: start it from here
+                goal, self.pending = self.pending, None
+                self._begin(goal, now)
+        elif self.lost:  # the joint may be anywhere now (a restarted sim): hold where it is
+            self.stalled = self.lost = False
+            self.command = math.nan
+            self._hold(position, self.state, now)
+        elif self.stalled:  # the motion goes on from where its clock stopped: no jump
+            self.stalled = False
+            self.segment_started_at += now - self.paused_at
 
     @property
     def has_state(self) -> bool:
         return not math.isnan(self.position)
 
     def receive_goal(self, text: object, now: float) -> None:
-        """Accept a goal or refuse it with a reason; a refused goal leaves the joint holding."""
+        """Accept a goal or refuse it with a reason; a refused goal leaves the joint holding.
+        A goal heard before the first joint state (a restarted agent's standing goal, heard
+        at discovery) waits for it: `observe` starts it from the joint's measured position."""
         self.goal_count += 1
         self.goal = text if isinstance(text, str) else repr(text)
         self.goal_digest = goal_digest(self.goal)
         self.goal_received_at, self.first_command_at = now, None
+        if not self.has_state and not self.estop:
+            self.pending, self.error, self.state = text, "", AgentState.WAITING
+            return
+        self._begin(text, now)
+
+    def _begin(self, text: object, now: float) -> None:
         try:
             self._start(text, now)
         except SubgoalError as error:
@@ -149,6 +195,25 @@ class AgentCore:
     # -- control --------------------------------------------------------------------------------
     def is_stale(self, now: float) -> bool:
         return now - self.last_state_at > self.robot.control.state_timeout_s
+
+    @property
+    def acting(self) -> bool:
+        """Whether this agent sends a command this tick: it has a fresh joint state."""
+        return self.has_state and not self.stalled
+
+    def watch(self, now: float) -> bool:
+        """Judge the joint state's age (see the module doc): stalled past stall_s, lost past
+        state_timeout_s. True when either began now (the status changes)."""
+        if not self.has_state or self.lost:
+            return False
+        if self.is_stale(now):
+            self.lose_state(now)
+            self.stalled = self.lost = True
+            return True
+        if not self.stalled and now - self.last_state_at > self.stall_s:
+            self.stalled, self.paused_at = True, self.last_state_at
+            return True
+        return False
 
     def fill(self, row: int, observation: Observation, now: float) -> None:
         """Write this agent's row of the batched observation."""
@@ -182,7 +247,8 @@ class AgentCore:
             self._check_arrival(now)
 
     def lose_state(self, now: float) -> None:
-        """No joint state for too long: stop where we last commanded and say so."""
+        """No joint state for too long: fail the goal, hold where we last commanded (the
+        controller's last command: nothing more is sent) and say so."""
         if self.state in (AgentState.MOVING, AgentState.IDLE, AgentState.DONE, AgentState.HOLDING):
             age = now - self.last_state_at
             reason = "no joint state" if math.isinf(age) else f"no joint state for {age:.2f} s"
@@ -190,7 +256,10 @@ class AgentCore:
             self._hold(self._here(), AgentState.ERROR, now)
 
     # -- report ---------------------------------------------------------------------------------
-    def status(self, now: float) -> AgentStatus:
+    def status(
+        self, now: float, latency: LatencyReport | None = None, realtime: tuple[str, ...] = ()
+    ) -> AgentStatus:
+        """What to report now; `latency` and `realtime` are its process's (see AgentStatus)."""
         level = {
             AgentState.WAITING: Level.WARN,
             AgentState.ERROR: Level.ERROR,
@@ -198,13 +267,15 @@ class AgentCore:
         }.get(self.state, Level.OK)
         if self.state is not AgentState.WAITING and self.is_stale(now):
             level = Level.STALE if self.state is AgentState.ERROR else Level.WARN
-        if self.fallback and level is Level.OK:
+        if (self.fallback or self.stalled) and level is Level.OK:
             level = Level.WARN
         message = (
             self.state.value
             if not self.error or self.state is not AgentState.ERROR
             else f"error: {self.error}"
         )
+        if self.stalled and not self.lost:
+            message = f"stalled: no joint state for {(now - self.last_state_at) * 1e3:.0f} ms"
         return AgentStatus(
             name=self.agent.name,
             state=self.state,
@@ -220,6 +291,8 @@ class AgentCore:
             goal_received_at=self.goal_received_at,
             first_command_at=self.first_command_at,
             policy=self.policy_label,
+            latency=latency,
+            realtime=realtime,
         )
 
     @property
@@ -234,15 +307,19 @@ class AgentCore:
     def _hold(self, position: float, state: AgentState, now: float) -> None:
         """Hold without a goal (first state, refusal, e-stop, lost state): no goal slots."""
         self.motion = Motion(position)
-        self.segment, self.segment_started_at = 0, now
+        self._restart_clock(now)
         self.state = state
         self.observation.clear_goal(self.row)
+
+    def _restart_clock(self, now: float) -> None:
+        """A new motion's clock starts now; stalled, it stays stopped until states return."""
+        self.segment, self.segment_started_at = 0, now
+        if self.stalled:
+            self.paused_at = now
 
     def _start(self, text: object, now: float) -> None:
         if self.estop:
             raise SubgoalError("emergency stop is active: goal refused")
-        if not self.has_state:
-            raise SubgoalError("no joint state received yet: cannot move")
         if self.is_stale(now):
             raise SubgoalError("joint state is stale: cannot move")
         goal = parse_subgoal(text, self.agent, self.robot.poses)
@@ -251,7 +328,8 @@ class AgentCore:
         embedding = self.encoder.encode(self.goal) if self.encoder else None
         self.observation.set_goal(self.row, goal, motion.target, embedding)
         self.error = "; ".join(motion.notes)
-        self.motion, self.segment, self.segment_started_at = motion, 0, now
+        self.motion = motion
+        self._restart_clock(now)
         self.state = AgentState.MOVING if motion.segments else AgentState.HOLDING
 
     def _refuse(self, reason: str, now: float) -> None:
@@ -346,28 +424,32 @@ class AgentGroup:
             self.next_tick_at = now + self.period_s
 
     def step(self, now: float) -> np.ndarray | None:
-        """Commands (one per agent, rad or m) for this tick, or None when no agent can act.
-        A step that was not `due` (an e-stop acts at once) leaves the tick grid as it is."""
-        active = [core for core in self.cores if core.has_state]
-        if not active:
+        """Commands (one per agent, rad or m; NaN for an agent without a fresh joint state:
+        send it nothing) for this tick, or None when no agent has a state yet. A step that was
+        not `due` (an e-stop acts at once) leaves the tick grid as it is."""
+        if not any(core.has_state for core in self.cores):
             return None
-        for core in active:
-            if core.is_stale(now):
-                core.lose_state(now)
+        self.watch(now)
         guard = self.guard
         for row, core in enumerate(self.cores):
             core.fill(row, self.observation, now)
             if guard is not None:
-                guard.skip[row] = core.estop or not core.has_state
+                guard.skip[row] = core.estop or not core.acting
         commands = self.policy.act(self.observation)
         if guard is not None and guard.fallbacks != self.fallbacks:
             self._fall_back(guard)
         for row, core in enumerate(self.cores):
-            if core.has_state:
+            if core.acting:
                 core.after_command(float(commands[row]), now)
+            else:  # no fresh state: nothing is sent (NaN), the controller holds
+                commands[row] = math.nan
         if self.due(now):
             self._schedule(now)
         return commands
+
+    def watch(self, now: float) -> bool:
+        """Judge every agent's joint-state age (AgentCore.watch); True when a status changed."""
+        return sum(core.watch(now) for core in self.cores) > 0
 
     def _fall_back(self, guard: GuardedPolicy) -> None:
         self.fallbacks = guard.fallbacks
@@ -379,5 +461,7 @@ class AgentGroup:
         """'agent: why' of every agent that runs the classical controller as a fallback."""
         return [f"{core.agent.name}: {core.fallback}" for core in self.cores if core.fallback]
 
-    def statuses(self, now: float) -> list[AgentStatus]:
-        return [core.status(now) for core in self.cores]
+    def statuses(
+        self, now: float, latency: LatencyReport | None = None, realtime: tuple[str, ...] = ()
+    ) -> list[AgentStatus]:
+        return [core.status(now, latency, realtime) for core in self.cores]

@@ -14,12 +14,18 @@ from ..robot.model import joint_order
 
 
 class JointStateReader:
-    """(row, position, velocity) of each agent joint a JointState carries a finite value for."""
+    """(row, position, velocity) of each agent joint a JointState carries a finite value for.
+
+    A joint the message names without a finite position (NaN, inf, or fewer positions than
+    names) is dropped and counted per row, with why: the agents say so on /diagnostics. A
+    message that does not name a joint says nothing about it (another publisher may)."""
 
     def __init__(self, joints: Sequence[str]) -> None:
         self.joints = list(joints)
         self._names: tuple[str, ...] = ()
         self._rows: list[int] = []
+        self.dropped = [0] * len(self.joints)  # per row: entries dropped so far
+        self.drop_reason = [""] * len(self.joints)  # per row: why the latest one was
 
     def read(
         self, names: Sequence[str], positions: Sequence[float], velocities: Sequence[float]
@@ -27,9 +33,18 @@ class JointStateReader:
         """Rows in the order of `joints`; positions rad or m, velocities rad/s or m/s (0 when
         the message has none)."""
         for row, index in enumerate(self._order(names)):
-            if 0 <= index < len(positions) and math.isfinite(positions[index]):
+            if index < 0:
+                continue  # not in this message
+            if index < len(positions) and math.isfinite(positions[index]):
                 velocity = velocities[index] if index < len(velocities) else 0.0
                 yield row, positions[index], velocity
+            else:
+                self._drop(row, positions[index] if index < len(positions) else None)
+
+    def _drop(self, row: int, position: float | None) -> None:
+        self.dropped[row] += 1
+        said = "no position" if position is None else f"position {position}"
+        self.drop_reason[row] = f"joint state dropped: {self.joints[row]} has {said}"
 
     def _order(self, names: Sequence[str]) -> list[int]:
         key = tuple(names)

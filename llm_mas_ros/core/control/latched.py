@@ -10,6 +10,8 @@ new messages reach both; the rules below make each count once:
 
   * a goal from the latched path counts only while the agent has heard no goal at all (it is
     the history), and its copy on the live path, arriving within ECHO_WINDOW_S, is dropped;
+    an agent told not to take its standing goal (robot.yaml `on_rejoin: hold`) ignores the
+    latched path altogether: a new goal's live copy still reaches it;
   * a stop from the latched path can only engage the stop; a release is heard on the live path.
     Erring this way is safe: at worst an agent stays stopped, and a release never moves a joint.
 """
@@ -22,7 +24,9 @@ ECHO_WINDOW_S = 0.5  # a message reaches both subscriptions within milliseconds;
 class GoalInbox:
     """Decides which arriving goal texts an agent acts on. Times in s, on one monotonic clock."""
 
-    def __init__(self) -> None:
+    def __init__(self, take_standing: bool = True) -> None:
+        self.take_standing = take_standing  # act on the history a joiner is owed
+        self.ignored: str | None = None  # the standing goal not taken (take_standing off)
         self._heard = False
         self._echo: tuple[str, float] | None = None  # latched goal whose live copy may follow
 
@@ -33,8 +37,12 @@ class GoalInbox:
         return echo is None or echo[0] != text or now - echo[1] > ECHO_WINDOW_S
 
     def latched(self, text: str, now: float) -> bool:
-        """A goal on the latched path: act on it only as the history of an agent with none."""
+        """A goal on the latched path: act on it only as the history of an agent with none,
+        and only when standing goals are taken."""
         if self._heard:
+            return False
+        if not self.take_standing:
+            self.ignored = text
             return False
         self._heard, self._echo = True, (text, now)
         return True

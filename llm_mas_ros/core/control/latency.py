@@ -128,6 +128,13 @@ class LatencyStats:
         self.window_s = window_s
         self.window_started_at: float | None = None
 
+    def record_state_age(self, stamp_ns: int, arrived_ns: int) -> None:
+        """A state stamped `stamp_ns` that arrived at `arrived_ns` (both ns on the stamp's
+        clock). An unset stamp (0: `ros2 topic pub`) or one from the future (another host's
+        clock ahead of ours) says nothing and is skipped."""
+        if stamp_ns > 0 and arrived_ns >= stamp_ns:
+            self.state_age.record(arrived_ns - stamp_ns)
+
     def histograms(self) -> dict[str, LatencyHistogram]:
         return {f.name: getattr(self, f.name) for f in fields(LatencyReport)}
 

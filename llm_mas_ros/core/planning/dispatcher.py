@@ -345,4 +345,12 @@ class Dispatcher:
         ]
         if silent:
             return False, f"waiting for agents: {', '.join(silent)}"
+        # An agent whose commands reach no controller yet would move nothing.
+        unready = [
+            f"{name} ({status.readiness})"
+            for name in self.robot.agent_names
+            if not (status := self.reports[name].status).ready
+        ]
+        if unready:
+            return False, f"waiting for agents: {', '.join(unready)}"
         return True, "ready"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ..control.agent import AgentState, AgentStatus, Level
+from ..control.latency import HopLatency, LatencyReport
 from ..language.quantities import format_number
 from .execution import (
     FINISHED_EXECUTION_STATES,
@@ -45,8 +46,20 @@ class Key(StrEnum):
     GOAL_RECEIVED_AT = "goal_received_at"
     FIRST_COMMAND_AT = "first_command_at"
     POLICY = "policy"
+    # the agents process's hop latencies (core/control/latency.py LatencyReport), ms
+    STATE_AGE_P50_MS = "state_age_p50_ms"
+    STATE_AGE_P99_MS = "state_age_p99_ms"
+    STEP_TIME_P50_MS = "step_time_p50_ms"
+    STEP_TIME_P99_MS = "step_time_p99_ms"
+    STATE_TO_COMMAND_P50_MS = "state_to_command_p50_ms"
+    STATE_TO_COMMAND_P99_MS = "state_to_command_p99_ms"
+    COMMAND_PUBLISH_P50_MS = "command_publish_p50_ms"
+    COMMAND_PUBLISH_P99_MS = "command_publish_p99_ms"
+    REALTIME_PREFIX = "realtime"  # realtime.N: one real-time setting's outcome
     READY = "ready"
     READINESS = "readiness"
+    STATES_DROPPED = "joint_states_dropped"
+    DROP_REASON = "joint_states_dropped_why"
     BACKEND = "backend"
     INSTRUCTION_COUNT = "instruction_count"
     INSTRUCTION_ID = "instruction_id"
@@ -117,7 +130,45 @@ def clip_text(text: str, limit: int = CLIP_CHARS) -> str:
 
 
 # -- agents ---------------------------------------------------------------------------------------
+# LatencyReport field -> its (p50, p99) keys
+LATENCY_KEYS = {
+    "state_age": (Key.STATE_AGE_P50_MS, Key.STATE_AGE_P99_MS),
+    "step_time": (Key.STEP_TIME_P50_MS, Key.STEP_TIME_P99_MS),
+    "state_to_command": (Key.STATE_TO_COMMAND_P50_MS, Key.STATE_TO_COMMAND_P99_MS),
+    "command_publish": (Key.COMMAND_PUBLISH_P50_MS, Key.COMMAND_PUBLISH_P99_MS),
+}
+
+
 def encode_agent(status: AgentStatus) -> KeyValues:
+    readiness = [(Key.READY, str(status.ready).lower()), (Key.READINESS, status.readiness)]
+    readiness += [(Key.STATES_DROPPED, str(status.states_dropped))]
+    if status.drop_reason:
+        readiness += [(Key.DROP_REASON, status.drop_reason)]
+    return [*_encode_agent_core(status), *readiness, *_encode_latency(status.latency)] + [
+        (f"{Key.REALTIME_PREFIX}.{number}", line) for number, line in enumerate(status.realtime, 1)
+    ]
+
+
+def _encode_latency(report: LatencyReport | None) -> KeyValues:
+    """The hops measured so far, as p50/p99 in ms (a hop without samples is left out)."""
+    values: KeyValues = []
+    for hop, (low, high) in LATENCY_KEYS.items():
+        measured: HopLatency | None = getattr(report, hop, None)
+        if measured is not None:
+            values += [(low, _number(measured.p50_ms, 4)), (high, _number(measured.p99_ms, 4))]
+    return values
+
+
+def _decode_latency(values: Mapping[str, str]) -> LatencyReport | None:
+    hops = {}
+    for hop, (low, high) in LATENCY_KEYS.items():
+        p50, p99 = _float(values.get(low)), _float(values.get(high))
+        if p50 is not None and p99 is not None:
+            hops[hop] = HopLatency(p50, p99)
+    return LatencyReport(**hops) if hops else None
+
+
+def _encode_agent_core(status: AgentStatus) -> KeyValues:
     return [
         (Key.STATE, status.state.value),
         (Key.GOAL, clip_text(status.goal)),
@@ -159,6 +210,14 @@ def decode_agent(
         goal_received_at=_float(values.get(Key.GOAL_RECEIVED_AT)),
         first_command_at=_float(values.get(Key.FIRST_COMMAND_AT)),
         policy=values.get(Key.POLICY, ""),
+        latency=_decode_latency(values),
+        ready=values.get(Key.READY) == "true",
+        readiness=values.get(Key.READINESS, ""),
+        states_dropped=int(_float(values.get(Key.STATES_DROPPED)) or 0),
+        drop_reason=values.get(Key.DROP_REASON, ""),
+        realtime=tuple(
+            fields[""] for fields in _indexed(values, Key.REALTIME_PREFIX, leaf=True).values()
+        ),
     )
 
 

@@ -169,6 +169,14 @@ class PolicyKind(StrEnum):
     LEARNED = "learned"
 
 
+class Rejoin(StrEnum):
+    """What an agent that (re)joins the graph does with its standing goal, the latched last
+    message on <agent>/goal: take it (as if just sent), or hold where the joint is."""
+
+    STANDING_GOAL = "standing_goal"
+    HOLD = "hold"
+
+
 DEFAULT_POLICY_WEIGHTS = "agent_policy.npz"  # under share/llm_mas_ros/config/
 
 
@@ -194,6 +202,9 @@ class ControlSettings:
     cpu_affinity: str = ""  # CPUs as `taskset -c` takes them: "2", "0,2-3"; "" for all
     thread_priority: int = 0  # SCHED_FIFO priority of the control thread; 0: not real-time
     lock_memory: bool = False
+    on_rejoin: Rejoin = Rejoin.STANDING_GOAL
+    # How many nice steps below the control loops the planner's model decodes (SCHED_BATCH).
+    decode_nice: int = 10
     speed_fraction: Mapping[str, float] = field(
         default_factory=lambda: {"default": 0.4, "slowly": 0.15, "gently": 0.25, "quickly": 0.85}
     )
@@ -434,6 +445,22 @@ ROBOT_PARAMETERS = (
         _DEFAULT_CONTROL.lock_memory,
     ),
     ParameterSpec(
+        "decode_nice",
+        ParamType.INTEGER,
+        "the planner's decoding thread runs SCHED_BATCH and this many nice steps below the "
+        "control loops, so decoding never starves them on a small computer; 0: not lowered",
+        _DEFAULT_CONTROL.decode_nice,
+        range=Range(0.0, 19.0),
+    ),
+    ParameterSpec(
+        "on_rejoin",
+        ParamType.STRING,
+        "what a (re)started agent does with its standing goal (the latched <agent>/goal): "
+        "standing_goal takes it, hold ignores it and holds where the joint is",
+        _DEFAULT_CONTROL.on_rejoin.value,
+        choices=tuple(Rejoin),
+    ),
+    ParameterSpec(
         "policy",
         ParamType.STRING,
         "agents' controller: classical (minimum-jerk) or learned (the trained network behind "
@@ -622,6 +649,8 @@ def _control_from_params(values: Mapping[str, Any]) -> ControlSettings:
         cpu_affinity=values["cpu_affinity"],
         thread_priority=values["thread_priority"],
         lock_memory=values["lock_memory"],
+        on_rejoin=Rejoin(values["on_rejoin"]),
+        decode_nice=values["decode_nice"],
         speed_fraction=dict(P.subtree(values, "speed_fraction")),
         policy=PolicyKind(values["policy"]),
         policy_overrides={
