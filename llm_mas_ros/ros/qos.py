@@ -35,8 +35,9 @@ JOINT_STATES = _profile(depth=1, reliable=False, latched=False)
 COMMANDS = _profile(depth=1, reliable=True, latched=False)
 # A restarted agent gets its current goal.
 GOALS = _profile(depth=1, reliable=True, latched=True)
-# Never replay old instructions to a restarted planner.
-INSTRUCTIONS = _profile(depth=10, reliable=True, latched=False)
+# Never replay old instructions to a restarted planner. A sender keeps up to 100 that the
+# planner has not acknowledged yet (10 lost some in a 1 kHz flood on a busy CPU).
+INSTRUCTIONS = _profile(depth=100, reliable=True, latched=False)
 # The planner's end of /instruction never drops one unread: its history keeps all (bounded by
 # the DDS resource limits), and what it has stored is acknowledged, so a reliable sender that
 # outpaces the planner waits instead of losing (keep-last 10 lost ~46% of a 1 kHz flood here

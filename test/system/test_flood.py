@@ -73,6 +73,23 @@ def flood_text(index: int) -> str:
 
 
 # -- the flood: a short-lived process of its own ------------------------------------------------
+def publish_held_back(publisher, message) -> int:
+    """Publish `message`; where the planner's full history holds the sender back (DDS flow
+    control: the publish fails once the writer's unacknowledged history is full), wait until
+    it has room and publish again, as a well-behaved sender does. Returns the refusals."""
+    import rclpy
+    from rclpy._rclpy_pybind11 import RCLError  # what a failed publish raises
+
+    refused = 0
+    while True:
+        try:
+            publisher.publish(message)
+            return refused
+        except RCLError:  # rmw: "cannot publish data"
+            refused += 1
+            publisher.wait_for_all_acked(rclpy.duration.Duration(seconds=1))
+
+
 def publish_flood(domain: int, rate_hz: float, seconds: float) -> dict[str, object]:
     """Publish flood_text(0..) on /instruction of `domain` at `rate_hz` for `seconds`, once the
     planner's subscription has matched; then wait until every sample is acknowledged."""
@@ -101,7 +118,7 @@ def publish_flood(domain: int, rate_hz: float, seconds: float) -> dict[str, obje
         publisher.publish(String(data=flood_text(0)))
         if not publisher.wait_for_all_acked(rclpy.duration.Duration(seconds=10)):
             return {"error": "the planner never acknowledged the first instruction"}
-        late_ms = 0.0
+        late_ms, pushed_back = 0.0, 0
         start = time.monotonic()
         for index in range(1, count):
             due = start + index / rate_hz
@@ -109,12 +126,18 @@ def publish_flood(domain: int, rate_hz: float, seconds: float) -> dict[str, obje
                 time.sleep(ahead)  # pacing of the flood, not a wait for anything
             else:
                 late_ms = max(late_ms, -ahead * 1000.0)
-            publisher.publish(String(data=flood_text(index)))
+            pushed_back += publish_held_back(publisher, String(data=flood_text(index)))
         elapsed = time.monotonic() - start
         acked = publisher.wait_for_all_acked(rclpy.duration.Duration(seconds=30))
         executor.remove_node(node)
         node.destroy_node()
-        return {"sent": count, "seconds": elapsed, "late_ms_max": late_ms, "acked": acked}
+        return {
+            "sent": count,
+            "seconds": elapsed,
+            "late_ms_max": late_ms,
+            "acked": acked,
+            "pushed_back": pushed_back,
+        }
     finally:
         rclpy.try_shutdown()
 
@@ -139,7 +162,7 @@ from rclpy.signals import SignalHandlerOptions  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402
 from std_msgs.msg import Float64MultiArray  # noqa: E402
 
-from llm_mas_ros.core.planning.execution import ExecutionState  # noqa: E402
+from llm_mas_ros.core.planning.execution import FINISHED_EXECUTION_STATES, ExecutionState  # noqa: E402
 from llm_mas_ros.core.planning.status import PlannerStatus, clip_text  # noqa: E402
 from llm_mas_ros.core.robot.model import load_robot  # noqa: E402
 from llm_mas_ros.launcher.bringup import node_list  # noqa: E402
@@ -323,6 +346,10 @@ def flood(ros, tmp_path_factory) -> Iterator[Flood]:
         yield run_flood(graph)
 
 
+def ended(status: PlannerStatus | None) -> bool:
+    return status is not None and status.state in FINISHED_EXECUTION_STATES
+
+
 def run_flood(graph: FloodGraph) -> Flood:
     warm = graph.client.execute("elbow to 5 degrees", 30.0, alive=graph.alive)
     assert warm.ok, warm.to_json()
@@ -344,6 +371,10 @@ def run_flood(graph: FloodGraph) -> Flood:
     assert flood.returncode == 0, output
     published = json.loads(output.strip().splitlines()[-1])
     assert "error" not in published, published
+    # Under `queue` the planner works through what waits: the sentinel would find the queue
+    # full. Wait until the flood's last instruction (numbered in arrival order) has ended.
+    last = warm.planner.instruction_id + int(published["sent"])
+    spin_until(graph.client.executor, lambda: ended(graph.client.seen.by_id.get(last)), 120.0)
     # A normal instruction after the flood: it also marks its end, since the planner numbers
     # what it receives in order and the flood's instructions came before it.
     death = graph.alive()

@@ -148,6 +148,8 @@ def test_a_rejected_plan_is_rejected_not_failed(dispatcher):
     (report,) = of(D.Report, effects)
     assert report.status.state is ExecutionState.REJECTED and not report.status.ok
     assert report.status.reason == "rejected: elbow: limits"
+    assert report.log == "instruction 1: rejected: elbow: limits"  # not 'rejected: rejected:'
+    assert report.status.message == "rejected: elbow: limits"
 
 
 def moving(dispatcher, number, step, at):

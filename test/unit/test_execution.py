@@ -189,6 +189,30 @@ def test_the_hold_sent_before_a_plan_is_not_taken_for_someone_elses_goal():
     assert execution.state is ExecutionState.DONE
 
 
+def test_every_hold_sent_before_a_plan_is_ours_not_someone_elses_goal():
+    """Two predecessors cut short in a row each sent a hold before our goal (a flood): the
+    second hold was reported as someone else's goal (0.1% of preempted floods)."""
+    reports = idle()
+    execution = start([STEP_2], reports, held_before=["elbow"])
+    for count in (1, 2):
+        reports["elbow"] = report("elbow", "holding", HOLD_GOAL, count, 0.01 * count)
+        execution.update(reports, 0.01 * count)
+        assert execution.state is ExecutionState.RUNNING, execution.reason
+    reports["elbow"] = report("elbow", "done", "move to 20 deg", 3, 1.0)
+    execution.update(reports, 1.0)
+    assert execution.state is ExecutionState.DONE
+
+
+def test_a_hold_after_our_goal_is_someone_elses_goal():
+    reports = idle()
+    execution = start([STEP_2], reports, held_before=["elbow"])
+    reports["elbow"] = report("elbow", "moving", "move to 20 deg", 1, 0.1)
+    execution.update(reports, 0.1)
+    reports["elbow"] = report("elbow", "holding", HOLD_GOAL, 2, 0.2)
+    execution.update(reports, 0.2)
+    assert execution.state is ExecutionState.FAILED and "another goal" in execution.reason
+
+
 def test_without_that_hold_a_hold_is_someone_elses_goal():
     reports = idle()
     execution = start([STEP_2], reports)

@@ -101,7 +101,10 @@ class Job:
             return (
                 f"running step {execution.current_step}" if execution.current_step else "planning"
             )
-        return execution.state.value + (f": {execution.reason}" if execution.reason else "")
+        state, reason = execution.state.value, execution.reason
+        if not reason or reason.startswith(f"{state}:"):  # 'rejected: elbow: ...' says it
+            return reason or state
+        return f"{state}: {reason}"
 
 
 class Arrival(StrEnum):

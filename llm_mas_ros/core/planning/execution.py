@@ -202,8 +202,9 @@ class PlanExecution:
                 continue  # our goal has not reached the agent yet
             status = heard.status
             if pending.hold_ahead and status.goal_digest == HOLD_DIGEST:
-                # The hold sent before our goal: ours is next.
-                pending.baseline, pending.hold_ahead = status.goal_count, False
+                # A hold sent before our goal: ours comes after it. Several may show, one per
+                # predecessor cut short before ours went out (a flood of instructions).
+                pending.baseline = status.goal_count
                 continue
             pending.hold_ahead = False
             if status.goal_digest != pending.digest:
