@@ -110,16 +110,29 @@ def naive(key: str, robot_file: Path, robot: RobotModel, namespace: str, rate_hz
     )
 
 
-def echo(key: str, label: str, joints: Sequence[str], namespace: str, waitset: bool) -> System:
-    """The floor: one process that answers each state with one command-sized message."""
+def echo_topics(replies: int) -> tuple[str, ...]:
+    """The topics an echo of `replies` messages per state answers on."""
+    return (ECHO_TOPIC,) if replies == 1 else tuple(f"{ECHO_TOPIC}_{i}" for i in range(replies))
+
+
+def echo(
+    key: str,
+    label: str,
+    joints: Sequence[str],
+    namespace: str,
+    waitset: bool,
+    replies: int = 1,
+) -> System:
+    """The floor: one process that answers each state with `replies` command-sized messages."""
     spec = NodeSpec(
         "bench_echo",
         f"{PACKAGE}.floor_echo",
         None,  # unscoped -p (see naive)
-        parameters={"waitset": waitset},
+        parameters={"waitset": waitset, "replies": replies},
         remappings=_remaps(namespace),
     )
-    return System(key, label, namespace, (spec,), 1, 1, (ECHO_TOPIC,), tuple(joints), ())
+    topics_ = echo_topics(replies)
+    return System(key, label, namespace, (spec,), replies, 1, topics_, tuple(joints), ())
 
 
 def start(system: System, log_dir: Path) -> ProcessGroup:

@@ -194,6 +194,14 @@ def headline_systems(settings: BenchSettings, work: Path) -> tuple[list[S.System
         ),
         S.naive("naive", learned.robot_file, learned.robot, "/naive", rate),
         S.echo("echo", "floor: rclpy echo, EventsExecutor", joints, "/echo", waitset=False),
+        S.echo(
+            "echo_all",
+            f"floor: rclpy echo of one command per agent ({len(joints)} messages, as tuned sends)",
+            joints,
+            "/echo_all",
+            waitset=False,
+            replies=len(joints),
+        ),
         S.echo("waitset", "floor: rcl wait-set echo, raw take", joints, "/waitset", waitset=True),
     ]
     return systems, learned.weights_note

@@ -1,5 +1,7 @@
-"""The floor of sense->act: a process that answers each /joint_states with one command-sized
-message (std_msgs/Float64MultiArray, 1 value) on `echo/commands`, with the control topics' QoS.
+"""The floor of sense->act: a process that answers each /joint_states with command-sized
+messages (std_msgs/Float64MultiArray, 1 value) with the control topics' QoS: one on
+`echo/commands`, or with replies:=N one on each of `echo/commands_0` .. `_N-1`, as many as the
+agents send (the prober waits for the last of them, as it does for the agents' commands).
 
 waitset:=false (the rclpy echo): a node on the agents process's executor and spin loop
 (ros/runtime.py), its callback publishing a message built once: what an agent costs without
@@ -28,7 +30,7 @@ from ..ros.runtime import (
     spin,
     stop_on_signals,
 )
-from .bench_systems import ECHO_TOPIC
+from .bench_systems import echo_topics
 
 WAIT_S = 0.1  # the wait set's timeout: how soon a stop request is noticed
 
@@ -37,15 +39,23 @@ class Echo(Node):
     def __init__(self) -> None:
         super().__init__("bench_echo")
         self.waitset = bool(self.declare_parameter("waitset", False).value)
+        replies = int(self.declare_parameter("replies", 1).value)
         self.reply = Float64MultiArray(data=[0.0])
-        self.publisher = self.create_publisher(Float64MultiArray, ECHO_TOPIC, qos.COMMANDS)
+        self.publishers_ = [
+            self.create_publisher(Float64MultiArray, topic, qos.COMMANDS)
+            for topic in echo_topics(replies)
+        ]
         callback = (lambda _m: None) if self.waitset else self._on_state
         self.subscription = self.create_subscription(
             JointState, topics.JOINT_STATES, callback, qos.JOINT_STATES
         )
 
     def _on_state(self, _message: JointState) -> None:
-        self.publisher.publish(self.reply)
+        self._answer()
+
+    def _answer(self) -> None:
+        for publisher in self.publishers_:
+            publisher.publish(self.reply)
 
     def serve_waitset(self, stop: threading.Event) -> None:
         """Answer every state taken from a bare wait set until `stop` is set."""
@@ -58,7 +68,7 @@ class Echo(Node):
             wait_set.add_subscription(sub.handle)
             wait_set.wait(timeout_ns)
             while sub.handle.take_message(sub.msg_type, True) is not None:
-                self.publisher.publish(self.reply)
+                self._answer()
 
 
 def main(args: list[str] | None = None) -> int:

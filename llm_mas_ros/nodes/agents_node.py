@@ -32,6 +32,7 @@ from ..ros.params import declare_hosted_agents, declare_robot
 from ..ros.runtime import apply_control_settings, control_clock, run_nodes
 
 STATUS_PERIOD_S = 0.2  # periodic /diagnostics, on top of one per state change
+STALE_CHECK_S = 0.05  # how often a lost /joint_states (state_timeout_s) is looked for
 
 
 class AgentHost(Node):
@@ -69,8 +70,10 @@ class AgentHost(Node):
         qos.subscribe_latched(
             self, Bool, topics.ESTOP, qos.ESTOP, self._on_estop, self._on_latched_estop
         )
-        # Every control period: a stall (state_timeout_periods) is noticed within one more.
-        self.create_timer(self.group.period_s, self._watchdog)
+        # Every control period: a stall (state_timeout_periods) is noticed within one more;
+        # without that check, state_timeout_s alone needs no finer look than STALE_CHECK_S.
+        stalls = robot.control.state_timeout_periods > 0
+        self.create_timer(self.group.period_s if stalls else STALE_CHECK_S, self._watchdog)
         self.create_timer(STATUS_PERIOD_S, self._publish_statuses)
         policies = ", ".join(f"{c.agent.name} {c.policy}" for c in self.group.cores)
         self.get_logger().info(f"hosting agents {policies} at {robot.control.rate_hz:g} Hz")

@@ -8,7 +8,7 @@ import sys
 
 CLI = [sys.executable, "-m", "llm_mas_ros.cli"]
 TINY = ["--quick", "--rates", "500", "--scaling", "7,14", "--seconds", "0.5"]
-SYSTEMS = {"tuned", "tuned_classical", "naive", "echo", "waitset"}
+SYSTEMS = {"tuned", "tuned_classical", "naive", "echo", "echo_all", "waitset"}
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

@@ -295,14 +295,14 @@ class LearnedPolicy:
         np.copyto(x[14], o.goal_repetitions)
         for row in (0, 2, 3, 4, 10):
             x[row] *= inv
-        for row in (11, 13, 14):
-            np.nan_to_num(x[row], copy=False, nan=0.0)
+        for row in (11, 13, 14):  # NaN: no such slot (np.nan_to_num costs ~15 us a call)
+            np.copyto(x[row], 0.0, where=np.isnan(x[row], out=mask))
         z = self._z[0]
         np.matmul(x.T, self._first_w, out=z)
         z += self._first_b
         for slot, table in ((o.goal_skill, self._skill_rows), (o.goal_style, self._style_rows)):
             np.copyto(target, slot)  # `target` is free again: the slot's codes, -1 for none
-            np.nan_to_num(target, copy=False, nan=-1.0)
+            np.copyto(target, -1.0, where=np.isnan(target, out=mask))
             self._index[:] = target
             np.take(table, self._index, axis=0, out=self._rows)
             z += self._rows
