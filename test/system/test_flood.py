@@ -350,6 +350,9 @@ def ended(status: PlannerStatus | None) -> bool:
     return status is not None and status.state in FINISHED_EXECUTION_STATES
 
 
+LAST_WAITING = 16  # more than can run or wait at once under any arrival policy (queue_size 4)
+
+
 def run_flood(graph: FloodGraph) -> Flood:
     warm = graph.client.execute("elbow to 5 degrees", 30.0, alive=graph.alive)
     assert warm.ok, warm.to_json()
@@ -372,9 +375,11 @@ def run_flood(graph: FloodGraph) -> Flood:
     published = json.loads(output.strip().splitlines()[-1])
     assert "error" not in published, published
     # Under `queue` the planner works through what waits: the sentinel would find the queue
-    # full. Wait until the flood's last instruction (numbered in arrival order) has ended.
-    last = warm.planner.instruction_id + int(published["sent"])
-    spin_until(graph.client.executor, lambda: ended(graph.client.seen.by_id.get(last)), 120.0)
+    # full. Wait until the flood's last instructions (numbered in arrival order) have ended:
+    # the last may be refused while those before it still wait (queue_size, 4, plus one runs).
+    last, seen = warm.planner.instruction_id + int(published["sent"]), graph.client.seen
+    tail = range(max(last - LAST_WAITING, warm.planner.instruction_id + 1), last + 1)
+    spin_until(graph.client.executor, lambda: all(ended(seen.by_id.get(i)) for i in tail), 120.0)
     # A normal instruction after the flood: it also marks its end, since the planner numbers
     # what it receives in order and the flood's instructions came before it.
     death = graph.alive()
