@@ -1,6 +1,7 @@
 """Questions get answers, not motion: `say` a question to a running graph and the answer comes
 back from the live joint states, nothing moves, and what runs is not stopped."""
 
+import collections
 import json
 import math
 import os
@@ -35,15 +36,19 @@ def states_the_elbow_at(answer: str | None, degrees: float) -> bool:
     )
 
 
-def settled(graph, tolerance: float = 1e-4, messages: int = 500) -> dict[str, float]:
-    """The joints' positions once two joint states in a row agree within `tolerance` (rad or
-    m): a motion just reported done may still settle by a few mrad."""
-    last = graph.positions()
+def settled(graph, tolerance: float = 1e-4, window: int = 50, messages: int = 2000):
+    """The joints' positions once they agree within `tolerance` (rad or m) with those of
+    `window` joint states before (0.2 s at 250 Hz): a motion just reported done may still
+    settle by a few mrad, too slowly for two states in a row to tell (a shoulder drifted
+    2.3 mrad back to its hold after the elbow moved)."""
+    recent = collections.deque([graph.positions()], maxlen=window)
     for _ in range(messages):
         now = graph.positions()
-        if all(abs(now[joint] - last[joint]) < tolerance for joint in now):
+        if len(recent) == window and all(
+            abs(now[joint] - recent[0][joint]) < tolerance for joint in now
+        ):
             return now
-        last = now
+        recent.append(now)
     pytest.fail(f"the joints did not settle within {messages} joint states: {now}")
 
 
