@@ -63,7 +63,7 @@ class PlannerNode(Node):
             String,
             topics.INSTRUCTION,
             lambda m: self._apply(self.dispatcher.instruction(m.data, self.now())),
-            qos.INSTRUCTIONS_IN,
+            qos.INSTRUCTIONS,
             qos_overriding_options=qos.overridable(),
         )
         self.create_subscription(

@@ -35,14 +35,13 @@ JOINT_STATES = _profile(depth=1, reliable=False, latched=False)
 COMMANDS = _profile(depth=1, reliable=True, latched=False)
 # A restarted agent gets its current goal.
 GOALS = _profile(depth=1, reliable=True, latched=True)
-# Never replay old instructions to a restarted planner. A sender keeps up to 100 that the
-# planner has not acknowledged yet (10 lost some in a 1 kHz flood on a busy CPU).
-INSTRUCTIONS = _profile(depth=100, reliable=True, latched=False)
-# The planner's end of /instruction never drops one unread: its history keeps all (bounded by
-# the DDS resource limits), and what it has stored is acknowledged, so a reliable sender that
-# outpaces the planner waits instead of losing (keep-last 10 lost ~46% of a 1 kHz flood here
-# with no outcome). History is no compatibility policy: every /instruction publisher matches.
-INSTRUCTIONS_IN = QoSProfile(
+# Never replay old instructions to a restarted planner, and never drop one unread: KEEP_ALL at
+# both ends. The planner stores what arrives (bounded by the DDS resource limits) and
+# acknowledges it; a sender keeps what is not acknowledged yet, so one that outpaces the
+# planner is held back (its publish fails once its history is full) instead of losing
+# instructions. Keep-last 10 lost ~46% of a 1 kHz flood here, keep-last 100 still some on a
+# busy CPU. History is no compatibility policy: every /instruction publisher matches.
+INSTRUCTIONS = QoSProfile(
     history=HistoryPolicy.KEEP_ALL,
     reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.VOLATILE,

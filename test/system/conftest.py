@@ -10,17 +10,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
-import rclpy
-import rclpy.utilities
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.context import Context
-from rclpy.signals import SignalHandlerOptions
+from graph_context import client_in, rclpy_on_domain
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray, String
 
 from llm_mas_ros.core.control.agent import AgentStatus
 from llm_mas_ros.core.planning.status import PlannerStatus
-from llm_mas_ros.core.robot.model import RobotModel, load_robot
+from llm_mas_ros.core.robot.model import load_robot
 from llm_mas_ros.launcher.bringup import HOST_NODE, NodeSpec, node_list
 from llm_mas_ros.launcher.processes import ProcessGroup, Running, claim_free_domain
 from llm_mas_ros.ros import qos, topics
@@ -30,7 +27,6 @@ from llm_mas_ros.ros.messages import agent_statuses
 from llm_mas_ros.ros.runtime import monotonic
 
 AGENTS_MODULE = "llm_mas_ros.nodes.agents_node"
-NO_SIGNALS = SignalHandlerOptions.NO  # the session's rclpy.init installed them already
 
 
 class Graph:
@@ -97,30 +93,6 @@ def graph(ros, tmp_path_factory) -> Iterator[Graph]:
 
 
 # -- a graph of its own per test, for fault drills (test_faults.py, test_multihost.py) ---------
-
-
-@contextlib.contextmanager
-def rclpy_on_domain(domain: int) -> Iterator[Context]:
-    """An rclpy context of its own on DDS `domain`: this process's view of one test's graph,
-    apart from the session's domain and from every other test's."""
-    context = Context()
-    rclpy.init(args=[], context=context, domain_id=domain, signal_handler_options=NO_SIGNALS)
-    try:
-        yield context
-    finally:
-        rclpy.shutdown(context=context)
-
-
-def client_in(context: Context, robot: RobotModel, node_name: str) -> GraphClient:
-    """A GraphClient whose node and executor live in `context`. GraphClient builds both on
-    rclpy's default context (it takes no context); rclpy reads the default at construction
-    only, so it is swapped in for that moment."""
-    saved = rclpy.utilities.g_default_context
-    rclpy.utilities.g_default_context = context
-    try:
-        return GraphClient(robot, node_name=node_name)
-    finally:
-        rclpy.utilities.g_default_context = saved
 
 
 @dataclass(frozen=True)

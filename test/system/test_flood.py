@@ -153,16 +153,13 @@ if __name__ == "__main__":  # the flood process the test starts
 
 
 import pytest  # noqa: E402  (the flood process above needs none of the test's imports)
-import rclpy  # noqa: E402
-import rclpy.utilities  # noqa: E402
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
-from rclpy.context import Context  # noqa: E402
+from graph_context import client_in, rclpy_on_domain  # noqa: E402
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy  # noqa: E402
-from rclpy.signals import SignalHandlerOptions  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402
 from std_msgs.msg import Float64MultiArray  # noqa: E402
 
-from llm_mas_ros.core.planning.execution import FINISHED_EXECUTION_STATES, ExecutionState  # noqa: E402
+from llm_mas_ros.core.planning.execution import ExecutionState  # noqa: E402
 from llm_mas_ros.core.planning.status import PlannerStatus, clip_text  # noqa: E402
 from llm_mas_ros.core.robot.model import load_robot  # noqa: E402
 from llm_mas_ros.launcher.bringup import node_list  # noqa: E402
@@ -256,29 +253,6 @@ class FloodGraph:
         return heard
 
 
-@contextlib.contextmanager
-def rclpy_on_domain(domain: int) -> Iterator[Context]:
-    """An rclpy context of its own on DDS `domain` (as test/system/conftest.py's)."""
-    context = Context()
-    rclpy.init(
-        args=[], context=context, domain_id=domain, signal_handler_options=SignalHandlerOptions.NO
-    )
-    try:
-        yield context
-    finally:
-        rclpy.shutdown(context=context)
-
-
-def client_in(context: Context, node_name: str) -> GraphClient:
-    """A GraphClient in `context` (it builds its node on rclpy's default context)."""
-    saved = rclpy.utilities.g_default_context
-    rclpy.utilities.g_default_context = context
-    try:
-        return GraphClient(ROBOT, node_name=node_name)
-    finally:
-        rclpy.utilities.g_default_context = saved
-
-
 @dataclass
 class Flood:
     """One flood through one graph, and what came of it (the module's tests share it)."""
@@ -339,18 +313,31 @@ def flood(ros, tmp_path_factory) -> Iterator[Flood]:
         stack.callback(_stopped, group)
         group.start()
         context = stack.enter_context(rclpy_on_domain(claim.domain))
-        client = client_in(context, f"flood_test_{claim.domain}")
+        client = client_in(context, ROBOT, f"flood_test_{claim.domain}")
         stack.callback(client.close)
         graph = FloodGraph(group, client, claim.domain)
         client.wait_ready(120.0, graph.alive)
         yield run_flood(graph)
 
 
-def ended(status: PlannerStatus | None) -> bool:
-    return status is not None and status.state in FINISHED_EXECUTION_STATES
+def logged_outcomes(graph: FloodGraph) -> dict[int, list[str]]:
+    """Instruction id -> the outcomes the planner logged for it."""
+    outcomes: dict[int, list[str]] = {}
+    for line in graph.planner_log().split("\n"):  # not splitlines(): U+2028 is no line end
+        if match := OUTCOME_LINE.search(line):
+            outcomes.setdefault(int(match[1]), []).append(match[2])
+    return outcomes
 
 
-LAST_WAITING = 16  # more than can run or wait at once under any arrival policy (queue_size 4)
+def all_ended(graph: FloodGraph, first: int) -> bool:
+    """Every instruction from `first` to the last the planner says it received has an outcome
+    in its log (a status every 0.5 s counts what it received)."""
+    planner = graph.client.seen.planner
+    received = planner.instruction_count if planner else 0
+    if received < first:
+        return False
+    outcomes = logged_outcomes(graph)
+    return all(number in outcomes for number in range(first, received + 1))
 
 
 def run_flood(graph: FloodGraph) -> Flood:
@@ -374,21 +361,17 @@ def run_flood(graph: FloodGraph) -> Flood:
     assert flood.returncode == 0, output
     published = json.loads(output.strip().splitlines()[-1])
     assert "error" not in published, published
-    # Under `queue` the planner works through what waits: the sentinel would find the queue
-    # full. Wait until the flood's last instructions (numbered in arrival order) have ended:
-    # the last may be refused while those before it still wait (queue_size, 4, plus one runs).
-    last, seen = warm.planner.instruction_id + int(published["sent"]), graph.client.seen
-    tail = range(max(last - LAST_WAITING, warm.planner.instruction_id + 1), last + 1)
-    spin_until(graph.client.executor, lambda: all(ended(seen.by_id.get(i)) for i in tail), 120.0)
+    # The planner may still work through what it stored (and, under `queue`, what waits): the
+    # sentinel would preempt it or find the queue full. Wait until every instruction it has
+    # received (its status counts them) has an outcome in its log.
+    first = warm.planner.instruction_id + 1
+    spin_until(graph.client.executor, lambda: all_ended(graph, first), 120.0)
     # A normal instruction after the flood: it also marks its end, since the planner numbers
     # what it receives in order and the flood's instructions came before it.
     death = graph.alive()
     after = graph.client.execute(SENTINEL, 60.0, alive=graph.alive)
     rss_after = graph.planner_rss_mb()
-    outcomes: dict[int, list[str]] = {}
-    for line in graph.planner_log().split("\n"):  # not splitlines(): U+2028 is no line end
-        if match := OUTCOME_LINE.search(line):
-            outcomes.setdefault(int(match[1]), []).append(match[2])
+    outcomes = logged_outcomes(graph)
     flood_ids = range(warm.planner.instruction_id + 1, after.planner.instruction_id)
     result = Flood(
         published,

@@ -24,10 +24,9 @@ import pytest
 import rclpy
 import rclpy.utilities
 from diagnostic_msgs.msg import DiagnosticArray
+from graph_context import client_in, rclpy_on_domain
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from rclpy.context import Context
-from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray, MultiArrayDimension, MultiArrayLayout
 
@@ -159,29 +158,6 @@ STATE_REPORT = re.compile(
 )
 
 
-@contextlib.contextmanager
-def rclpy_on_domain(domain: int) -> Iterator[Context]:
-    """An rclpy context of its own on DDS `domain` (as test/system/conftest.py's)."""
-    context = Context()
-    rclpy.init(
-        args=[], context=context, domain_id=domain, signal_handler_options=SignalHandlerOptions.NO
-    )
-    try:
-        yield context
-    finally:
-        rclpy.shutdown(context=context)
-
-
-def client_in(context: Context, node_name: str) -> GraphClient:
-    """A GraphClient in `context` (it builds its node on rclpy's default context)."""
-    saved = rclpy.utilities.g_default_context
-    rclpy.utilities.g_default_context = context
-    try:
-        return GraphClient(ROBOT, node_name=node_name)
-    finally:
-        rclpy.utilities.g_default_context = saved
-
-
 @pytest.fixture(scope="module")
 def graph(ros, tmp_path_factory) -> Iterator[HostileGraph]:
     """The whole graph (rules planner) on a domain no one else here uses, once ready."""
@@ -193,7 +169,7 @@ def graph(ros, tmp_path_factory) -> Iterator[HostileGraph]:
         stack.callback(_stopped, group)
         group.start()
         context = stack.enter_context(rclpy_on_domain(claim.domain))
-        client = client_in(context, f"hostile_test_{claim.domain}")
+        client = client_in(context, ROBOT, f"hostile_test_{claim.domain}")
         stack.callback(client.close)
         graph = HostileGraph(group, client)
         client.wait_ready(120.0, graph.alive)
