@@ -36,9 +36,19 @@ T = TypeVar("T")
 
 ARTICLES = frozenset({"the", "a", "an", "my", "your", "our", "this", "that", "some", "those"})
 # Words between a verb and the thing it takes that say nothing of what the thing is:
-# 'raise all joint limits' takes 'limits', 'grab me a glass' a glass.
-BEFORE_A_THING = ARTICLES | {"all", "every", "each", "both", "its", "their", "me", "us"}
-BEFORE_A_THING |= {"joint", "joints"}  # 'all joint limits': limits of a joint
+# 'raise all joint limits' takes 'limits' (of a joint), 'grab me a glass' a glass.
+BEFORE_A_THING = ARTICLES | {
+    "all",
+    "every",
+    "each",
+    "both",
+    "its",
+    "their",
+    "me",
+    "us",
+    "joint",
+    "joints",
+}
 OBJECT_PRONOUNS = frozenset({"it", "me", "us", "them", "him", "her"})
 FUZZY_MIN_LENGTH = 4  # shorter words are matched exactly: one edit turns 'arm' into 'art'
 ENGLISH_WORDS_FILE = Path(__file__).with_name("english_words.txt")
