@@ -27,7 +27,7 @@ from ..core.robot.model import RobotModel
 from . import qos, topics
 from .graph import spin_until
 from .messages import agent_statuses, planner_status
-from .runtime import make_executor, monotonic
+from .runtime import close_executor, make_executor, monotonic
 
 STOP_INSTRUCTION = "stop"  # the planner's stop fast path
 KEPT_INSTRUCTIONS = 64  # statuses of this many recent instructions are kept to follow ours
@@ -112,8 +112,7 @@ class GraphClient:
         )
 
     def close(self) -> None:
-        self.executor.remove_node(self.node)
-        self.node.destroy_node()
+        close_executor(self.executor, [self.node])
 
     def _on_diagnostics(self, message: DiagnosticArray) -> None:
         planner = planner_status(message)

@@ -28,7 +28,7 @@ from . import qos, topics
 from .graph import spin_until
 from .messages import agent_statuses, planner_status
 from .monitor_view import Board, render
-from .runtime import make_executor, monotonic
+from .runtime import close_executor, make_executor, monotonic
 
 QUIT_KEYS = frozenset("qQ")
 REFRESH_HZ = 10.0
@@ -88,8 +88,7 @@ def run_monitor(
     except KeyboardInterrupt:
         pass
     finally:
-        executor.remove_node(node)
-        node.destroy_node()
+        close_executor(executor, [node])
     return 0
 
 

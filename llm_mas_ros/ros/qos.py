@@ -36,11 +36,12 @@ COMMANDS = _profile(depth=1, reliable=True, latched=False)
 # A restarted agent gets its current goal.
 GOALS = _profile(depth=1, reliable=True, latched=True)
 # Never replay old instructions to a restarted planner, and never drop one unread: KEEP_ALL at
-# both ends. The planner stores what arrives (bounded by the DDS resource limits) and
-# acknowledges it; a sender keeps what is not acknowledged yet, so one that outpaces the
-# planner is held back (its publish fails once its history is full) instead of losing
-# instructions. Keep-last 10 lost ~46% of a 1 kHz flood here, keep-last 100 still some on a
-# busy CPU. History is no compatibility policy: every /instruction publisher matches.
+# both ends. The planner stores up to 20 unread (the "/instruction" reader profile of
+# config/fastdds.xml) and acknowledges them; a sender keeps what is not acknowledged yet, so
+# one that outpaces the planner is held back (its publish fails once its history is full)
+# instead of losing instructions. Keep-last 10 lost ~46% of a 1 kHz flood here, keep-last 100
+# still some on a busy CPU. History is no compatibility policy: every /instruction publisher
+# matches.
 INSTRUCTIONS = QoSProfile(
     history=HistoryPolicy.KEEP_ALL,
     reliability=ReliabilityPolicy.RELIABLE,

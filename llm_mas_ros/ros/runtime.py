@@ -76,6 +76,16 @@ def make_executor() -> EventsExecutor:
     return EventsExecutor()
 
 
+def close_executor(executor: EventsExecutor, nodes: Sequence[Node]) -> None:
+    """Destroy `nodes` and shut `executor` down. The EventsExecutor keeps the DDS entities of
+    every node it ever held alive until it is shut down: a destroyed node's latched goal
+    publisher stays on the graph, and every later subscriber on the domain receives its goal."""
+    for node in nodes:
+        executor.remove_node(node)
+        node.destroy_node()
+    executor.shutdown()
+
+
 def spin(executor: EventsExecutor, stop: threading.Event, period_s: float = 0.5) -> None:
     """Spin until `stop` is set or rclpy shuts down. A spin_once loop, because
     EventsExecutor.spin() of the kilted rclpy 9.1.2 wheel delivers no callbacks and burns a core

@@ -6,7 +6,7 @@ import pytest
 from rclpy.node import Node
 
 from llm_mas_ros.ros.graph import spin_until
-from llm_mas_ros.ros.runtime import make_executor
+from llm_mas_ros.ros.runtime import close_executor, make_executor
 
 
 class Harness:
@@ -25,14 +25,18 @@ class Harness:
     def until(self, condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
         return spin_until(self.executor, condition, timeout_s)
 
+    def others(self) -> list[str]:
+        """The nodes on this test's domain other than the tester."""
+        return sorted(set(self.tester.get_node_names()) - {"tester"})
+
     def close(self) -> None:
-        for node in self.nodes:
-            self.executor.remove_node(node)
-            node.destroy_node()
+        close_executor(self.executor, self.nodes)
 
 
 @pytest.fixture()
 def harness(ros) -> Iterator[Harness]:
     h = Harness()
+    # A node of an earlier test still on the graph would feed this one its latched goals.
+    assert h.until(lambda: h.others() == [], timeout_s=5.0), f"left on the graph: {h.others()}"
     yield h
     h.close()

@@ -99,7 +99,7 @@ def publish_flood(domain: int, rate_hz: float, seconds: float) -> dict[str, obje
 
     from llm_mas_ros.ros import qos, topics
     from llm_mas_ros.ros.graph import spin_until
-    from llm_mas_ros.ros.runtime import make_executor, reduce_timer_slack
+    from llm_mas_ros.ros.runtime import close_executor, make_executor, reduce_timer_slack
 
     reduce_timer_slack()
     rclpy.init(args=[], domain_id=domain, signal_handler_options=SignalHandlerOptions.NO)
@@ -129,8 +129,7 @@ def publish_flood(domain: int, rate_hz: float, seconds: float) -> dict[str, obje
             pushed_back += publish_held_back(publisher, String(data=flood_text(index)))
         elapsed = time.monotonic() - start
         acked = publisher.wait_for_all_acked(rclpy.duration.Duration(seconds=30))
-        executor.remove_node(node)
-        node.destroy_node()
+        close_executor(executor, [node])
         return {
             "sent": count,
             "seconds": elapsed,
