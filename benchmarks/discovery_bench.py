@@ -1,5 +1,6 @@
 """How long a late-joining process waits to hear a running graph, with and without the
-package's Fast DDS profile (config/fastdds.xml: 10 initial announcements, 20 ms apart).
+package's Fast DDS profile (config/fastdds.xml: 10 initial announcements 20 ms apart,
+then one every 250 ms).
 
 For each variant a publisher process keeps a latched (transient local) message up; each trial
 starts a fresh Python process that creates a node and a subscription and measures, on
