@@ -13,6 +13,7 @@ package's robot.yaml and URDF.
 from __future__ import annotations
 
 import copy
+import io
 import shutil
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
@@ -22,9 +23,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ..core.control.learned_policy import NUMERIC_FEATURES, feature_count
-from ..core.control.policies import SKILL_CODES
-from ..core.errors import ConfigError
+from ..core.control.learned_policy import FEATURE_NAMES, PolicyWeights
 from ..core.robot.model import RobotModel, load_robot, load_urdf
 from ..core.robot.share import resolve, share_path
 
@@ -107,27 +106,23 @@ def arms_parameters(
 
 
 def current_weights(path: Path) -> tuple[dict[str, np.ndarray], str]:
-    """The arrays of a weights file, with zero input rows for skill codes appended to
-    SKILL_CODES after it was trained (such an input then changes nothing: the network
-    computes what it was trained to), and a note saying so ('' when nothing was added)."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"cannot read policy weights {path}: {error}") from error
-    first = arrays["hidden0_w"]
-    expected = feature_count(len(arrays["type_names"]))
-    missing = expected - first.shape[0]
-    if missing == 0:
-        return arrays, ""
-    if not 0 < missing <= len(SKILL_CODES):
-        raise ConfigError(f"policy weights {path}: {first.shape[0]} inputs, expected {expected}")
-    at = NUMERIC_FEATURES + len(SKILL_CODES) - missing  # the newest skills' one-hot columns
-    arrays["hidden0_w"] = np.insert(first, [at] * missing, 0.0, axis=0)
-    newest = ", ".join(skill.value for skill in SKILL_CODES[-missing:])
+    """The arrays of a weights file aligned to this code's features (`PolicyWeights.load`: a
+    feature it was not trained on reads as a zero row, so the network computes what it was
+    trained to), and a note naming such features ('' when there are none)."""
+    weights = PolicyWeights.load(path)
+    buffer = io.BytesIO()
+    weights.save(buffer)
+    buffer.seek(0)
+    with np.load(buffer, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    with np.load(path, allow_pickle=False) as data:
+        trained = {str(name) for name in data["feature_names"]}
+    unseen = [name for name in FEATURE_NAMES if name not in trained]
     note = (
-        f"{path.name} was trained for {first.shape[0]} inputs and this code makes {expected}: "
-        f"the bench added zero input rows for the newest skill code(s) ({newest})"
+        f"{path.name} was trained without the feature(s) {', '.join(unseen)}: "
+        "they read as zero inputs"
+        if unseen
+        else ""
     )
     return arrays, note
 

@@ -1,11 +1,16 @@
-"""Behaviour cloning of the classical controller in the multi-agent env, with noise injection.
+"""Behaviour cloning of a privileged teacher in the multi-agent env, with noise injection.
 
-Demonstrations: the expert (`MinimumJerkPolicy` on the env's observation) is rolled out over
-generated phrasings; in a share of the episodes the executed command carries a slowly varying
-offset (DART-style noise injection), while the label stays the expert's command at the state
-actually reached, so the policy learns to come back to the profile after drifting off it.
-Held-out episodes (other seeds) score the learned policy against the expert on the same goals.
-Units: rad or m, s.
+The teacher (`LagCompensatingTeacher`) is the classical minimum-jerk command plus a velocity
+feed-forward that cancels the servo's lag: a position servo of stiffness kp and damping kv
+trails a profile moving at v by about (kv / kp) v (0.06 s x v with the sim's gains), which is
+most of the classical controller's tracking error. The teacher reads the gains from the sim
+(privileged); the student, a residual on the classical command, must infer the correction from
+what it observes, and the RL stage (rl_finetune) then improves on what the teacher misses.
+Demonstrations: the teacher rolled out over generated phrasings; in a share of the episodes the
+executed command carries a slowly varying offset (DART-style noise injection), while the label
+stays the teacher's command at the state actually reached, so the policy sees the states it
+drifts into. Held-out episodes (other seeds) score the student against the classical
+controller on the same goals. Units: rad or m, s.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ from ..core.control.learned_policy import (
     LearnedPolicy,
     PolicyWeights,
     export_weights,
+    reference,
     residual_target,
     torch_model,
 )
-from ..core.control.policies import MinimumJerkPolicy
+from ..core.control.policies import MinimumJerkPolicy, Observation
 from ..core.robot.model import JointType, RobotModel
 from ..core.sim.multi_agent_env import ArmTeamEnv
 
@@ -47,6 +53,8 @@ class TrainConfig:
     max_motion_s: float = 4.0
     seed: int = 0
     threads: int = 2
+    workers: int = 0  # processes that roll out episodes (0: in this process)
+    ray_address: str | None = None  # 'auto' or a Ray cluster address: roll out on Ray instead
 
 
 @dataclass
@@ -71,9 +79,41 @@ class Report:
         return asdict(self)
 
 
-def _labels(env: ArmTeamEnv, expert: np.ndarray, scale: float) -> np.ndarray:
+class LagCompensatingTeacher:
+    """The classical command plus (kv / kp) times the profile's velocity, within the limits and
+    within the velocity limit of the last command (the lead would otherwise add the profile's
+    acceleration times kv / kp to a fast move's peak speed); training only: it knows the sim's
+    servo gains. Call `reset` at the start of each episode."""
+
+    name = "lag_compensating_teacher"
+
+    def __init__(self, env: ArmTeamEnv) -> None:
+        s = env.sim.settings
+        prismatic = np.array([a.joint.kind is JointType.PRISMATIC for a in env.robot.agents])
+        self.lag_s = np.where(
+            prismatic, s.prismatic_kv / s.prismatic_kp, s.revolute_kv / s.revolute_kp
+        )
+        self.max_step = env.max_step  # v_max * dt per joint
+        self._last: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self._last = None
+
+    def act(self, observation: Observation) -> np.ndarray:
+        base, velocity = reference(observation)
+        command: np.ndarray = base + self.lag_s * velocity
+        if self._last is not None:
+            np.clip(command, self._last - self.max_step, self._last + self.max_step, out=command)
+        if observation.lower.size:
+            np.clip(command, observation.lower, observation.upper, out=command)
+        self._last = command.copy()
+        return command
+
+
+def _labels(env: ArmTeamEnv, teacher: np.ndarray, scale: float) -> np.ndarray:
     obs = env.observation
-    return residual_target(expert, obs.position, obs.lower, obs.upper, scale)
+    base, _ = reference(obs)
+    return residual_target(teacher, base, obs.lower, obs.upper, scale)
 
 
 def collect(
@@ -81,11 +121,12 @@ def collect(
 ) -> Demonstrations:
     """Expert rollouts over `config.episodes` seeded episodes (seed, seed + 1, ...)."""
     rng = np.random.default_rng(config.seed)
-    expert_policy = MinimumJerkPolicy()
+    expert_policy = LagCompensatingTeacher(env)
     features, labels = [], []
     names = env.possible_agents
     for episode in range(config.episodes):
         observations, _ = env.reset(seed=config.seed + episode)
+        expert_policy.reset()
         noisy = rng.random() < config.noise_share
         offset = np.zeros(len(names))
         while env.agents:
@@ -142,7 +183,12 @@ def fit(
     return export_weights(model), loss_mean
 
 
-def evaluate(env: ArmTeamEnv, act: Callable[[], np.ndarray], seeds: range) -> dict[str, float]:
+def evaluate(
+    env: ArmTeamEnv,
+    act: Callable[[], np.ndarray],
+    seeds: range,
+    reset: Callable[[], None] = lambda: None,
+) -> dict[str, float]:
     """Mean tracking error against the commanded profile and final error (rad; mm for
     prismatic joints) and the share of episodes where every agent ends within 0.01 rad / 1 mm,
     over the episodes of `seeds`, driving every agent with `act()` (commands, rad or m)."""
@@ -153,6 +199,7 @@ def evaluate(env: ArmTeamEnv, act: Callable[[], np.ndarray], seeds: range) -> di
     tracking, final, successes = [], [], 0
     for seed in seeds:
         env.reset(seed=seed)
+        reset()
         while env.agents:
             command = act()
             env.step({n: command[i : i + 1] for i, n in enumerate(env.possible_agents)})
@@ -176,17 +223,21 @@ def train_behaviour_cloning(
     config: TrainConfig = TrainConfig(),
     progress: Callable[[str], None] | None = None,
 ) -> tuple[PolicyWeights, Report]:
-    """Demonstrations, training, and the held-out comparison with the expert."""
+    """Demonstrations, training, and the held-out comparison with the classical controller
+    and the teacher."""
     began = time.monotonic()
     env = ArmTeamEnv(robot, max_motion_s=config.max_motion_s)
     data = collect(env, config, progress)
     weights, loss = fit(data, env, config, progress)
     policy = LearnedPolicy(weights, env.possible_agents)
-    expert = MinimumJerkPolicy()
     first = config.seed + HELD_OUT_SEED_OFFSET
     seeds = range(first, first + config.held_out_episodes)
     report = Report(demonstrations=len(data), train_loss=loss)
     report.held_out["policy"] = evaluate(env, lambda: policy.act(env.observation), seeds)
-    report.held_out["expert"] = evaluate(env, lambda: expert.act(env.observation), seeds)
+    classical, teacher = MinimumJerkPolicy(), LagCompensatingTeacher(env)
+    report.held_out["classical"] = evaluate(env, lambda: classical.act(env.observation), seeds)
+    report.held_out["teacher"] = evaluate(
+        env, lambda: teacher.act(env.observation), seeds, teacher.reset
+    )
     report.seconds = time.monotonic() - began
     return weights, report

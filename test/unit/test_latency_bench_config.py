@@ -118,4 +118,4 @@ def test_the_naive_torch_policy_computes_the_tuned_policys_commands(arm: RobotMo
 
 def _row(obs: Observation, index: int) -> Observation:
     """Agent `index`'s row alone: what a naive agent steps."""
-    return Observation(**{name: value[index : index + 1] for name, value in vars(obs).items()})
+    return obs.rows(index)

@@ -1,6 +1,8 @@
 """The learned policy: numpy inference equals the torch model it was exported from, batching
 changes nothing, FiLM really reads the embedding, and the weights file round-trips."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -8,14 +10,19 @@ from llm_mas_ros.core.control.learned_policy import (
     FEATURE_NAMES,
     LearnedPolicy,
     PolicyWeights,
+    command_from_output,
     export_weights,
     forward,
+    joint_scale,
+    moving,
     observation_features,
+    reference,
     residual_target,
     torch_model,
     type_rows,
 )
-from llm_mas_ros.core.control.policies import Observation
+from llm_mas_ros.core.control.policies import MinimumJerkPolicy, Observation
+from llm_mas_ros.core.errors import ConfigError
 from llm_mas_ros.core.language.agent_language import parse_subgoal
 from llm_mas_ros.core.robot.model import RobotModel
 
@@ -98,9 +105,81 @@ def test_film_reads_the_embedding(arm: RobotModel, weights: PolicyWeights):
 def test_the_residual_label_inverts_the_command(arm: RobotModel, weights: PolicyWeights):
     obs = observation(arm)
     policy = LearnedPolicy(weights, arm.agent_names)
-    command = policy.act(obs)
-    label = residual_target(command, obs.position, obs.lower, obs.upper, weights.output_scale)
-    assert np.allclose(label, policy.raw(obs), atol=1e-4)
+    command = policy.command(obs).copy()
+    base, _ = reference(obs)
+    label = residual_target(command, base, obs.lower, obs.upper, weights.output_scale)
+    inside = (command > obs.lower) & (command < obs.upper)  # not saturated at a limit
+    assert inside.sum() >= 5
+    assert np.allclose(label[inside], policy.raw(obs)[inside], atol=1e-4)
+
+
+def test_the_command_saturates_at_the_limits(arm: RobotModel, weights: PolicyWeights):
+    """A residual that leans past a limit stops at it (the gripper's fixture row above)."""
+    obs = observation(arm)
+    loud = dataclasses.replace(weights, output=(weights.output[0] * 1e3, weights.output[1]))
+    policy = LearnedPolicy(loud, arm.agent_names)
+    base, _ = reference(obs)
+    _, half = joint_scale(obs.lower, obs.upper)
+    unbounded = base + weights.output_scale * half * policy.raw(obs)
+    assert ((unbounded > obs.upper) | (unbounded < obs.lower)).any()
+    assert np.allclose(policy.command(obs), np.clip(unbounded, obs.lower, obs.upper), atol=1e-5)
+
+
+def test_a_zero_output_is_the_classical_controller(arm: RobotModel, weights: PolicyWeights):
+    """The residual's base: with the output layer zeroed the network commands exactly what
+    the minimum-jerk controller does, at every phase."""
+    zero = dataclasses.replace(
+        weights, output=(np.zeros_like(weights.output[0]), np.zeros_like(weights.output[1]))
+    )
+    obs = observation(arm)
+    policy = LearnedPolicy(zero, arm.agent_names)
+    for elapsed in (0.0, 0.4, 1.5, 3.0):
+        obs.elapsed_s[:] = elapsed
+        assert np.array_equal(policy.act(obs), MinimumJerkPolicy().act(obs))
+
+
+def test_a_new_goal_refreshes_what_the_fast_path_caches(arm: RobotModel, weights: PolicyWeights):
+    obs = observation(arm)
+    policy = LearnedPolicy(weights, arm.agent_names)
+    before = policy.command(obs).copy()
+    goal = parse_subgoal("move to 60 degrees quickly", arm.agents[0])
+    obs.set_goal(0, goal, 1.0, np.ones(EMBEDDING, dtype=np.float32))
+    after = policy.command(obs)
+    assert after[0] != pytest.approx(before[0], abs=1e-6)
+    _, half = joint_scale(obs.lower, obs.upper)
+    expected = command_from_output(
+        policy.raw(obs),
+        reference(obs)[0],
+        half,
+        weights.output_scale,
+        obs.lower,
+        obs.upper,
+        moving(obs),
+    )
+    assert np.allclose(after, expected, atol=1e-6)
+
+
+def test_weights_load_by_feature_name(tmp_path, arm: RobotModel, weights: PolicyWeights):
+    """A weights file trained before a feature existed loads with that feature unseen (a zero
+    row); one that needs a feature this code lacks is refused with its name."""
+    path = tmp_path / "policy.npz"
+    weights.save(path)
+    with np.load(path) as data:
+        arrays = dict(data)
+    dropped = list(FEATURE_NAMES).index("reference_velocity")
+    older = dict(arrays)
+    older["feature_names"] = np.delete(arrays["feature_names"], dropped)
+    older["hidden0_w"] = np.delete(arrays["hidden0_w"], dropped, axis=0)
+    np.savez(tmp_path / "older.npz", **older)
+    loaded = PolicyWeights.load(tmp_path / "older.npz")
+    assert not loaded.hidden[0][0][dropped].any()
+    others = [row for row in range(len(FEATURE_NAMES)) if row != dropped]
+    assert np.array_equal(loaded.hidden[0][0][others], weights.hidden[0][0][others])
+    newer = dict(arrays)
+    newer["feature_names"] = np.array([*arrays["feature_names"][:-1], "crystal_ball"])
+    np.savez(tmp_path / "newer.npz", **newer)
+    with pytest.raises(ConfigError, match="crystal_ball"):
+        PolicyWeights.load(tmp_path / "newer.npz")
 
 
 def test_weights_round_trip_through_npz(tmp_path, arm: RobotModel, weights: PolicyWeights):

@@ -10,10 +10,13 @@ from llm_mas_ros.core.control.agent import AgentGroup, Level
 from llm_mas_ros.core.control.learned_policy import (
     LearnedPolicy,
     PolicyWeights,
+    command_from_output,
     feature_count,
     forward,
     joint_scale,
+    moving,
     observation_features,
+    reference,
 )
 from llm_mas_ros.core.control.policies import MinimumJerkPolicy
 from llm_mas_ros.core.control.policy_guard import GuardedPolicy, GuardSettings
@@ -51,7 +54,7 @@ class Garbage:
     def __init__(self, value=math.nan, jump=0.0):
         self.value, self.jump = value, jump
 
-    def command(self, observation):
+    def command(self, observation, base):
         if self.jump:
             return observation.position + self.jump
         return np.full(observation.position.shape, self.value)
@@ -145,8 +148,14 @@ def test_each_agent_runs_the_policy_configured_for_it(tmp_path):
     assert commands is not None and np.all(np.isfinite(commands)) and not group.warnings
 
 
-def test_classical_by_default_loads_nothing():
+def test_the_learned_policy_is_the_default():
     group = AgentGroup(ROBOT.agents, ROBOT)
+    assert group.guard is not None and not group.warnings
+    assert {c.status(0.0).policy for c in group.cores} == {"learned"}
+
+
+def test_classical_loads_nothing():
+    group = AgentGroup(ROBOT.agents, robot_with(policy=PolicyKind.CLASSICAL))
     assert isinstance(group.policy, MinimumJerkPolicy) and group.guard is None
     assert {c.status(0.0).policy for c in group.cores} == {"classical"}
 
@@ -180,8 +189,11 @@ def test_the_fast_command_is_the_reference_network():
     policy = LearnedPolicy(weights, ROBOT.agent_names)
     _, half = joint_scale(obs.lower, obs.upper)
     features = observation_features(obs, policy.types, len(weights.type_names))
-    reference = obs.position + 0.02 * half * forward(weights, features, policy._no_text)
-    assert np.allclose(policy.command(obs), reference, atol=1e-6)
+    base, _ = reference(obs)
+    y = forward(weights, features, policy._no_text)
+    expected = command_from_output(y, base, half, 0.02, obs.lower, obs.upper, moving(obs))
+    assert moving(obs).sum() == 3  # the elbow, wrist_1 and the gripper are under way
+    assert np.allclose(policy.command(obs), expected, atol=1e-6)
 
 
 def test_the_robot_schema_reads_the_policy_keys(tmp_path):

@@ -17,8 +17,8 @@ def test_train_policy_runs_end_to_end_on_a_tiny_budget(tmp_path, capsys):
     assert train_policy(argv) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["demonstrations"] > 0 and report["weights"] == str(out)
-    assert set(report["held_out"]) == {"policy", "expert"}
-    assert report["held_out"]["expert"]["success"] == 1.0
+    assert set(report["held_out"]) == {"policy", "classical", "teacher"}
+    assert report["held_out"]["classical"]["success"] == 1.0
     assert PolicyWeights.load(out).type_names[-1] == "gripper"
 
 

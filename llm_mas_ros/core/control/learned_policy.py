@@ -1,43 +1,60 @@
 """A learned, language-conditioned policy: one parameter-shared MLP for every joint agent.
 
 Inputs per agent (one row of `Observation`, turned into `FEATURE_NAMES` by
-`observation_features`): the joint state, the planned segment and its minimum-jerk phase, the
-goal's numeric slots, a one-hot of the agent's type (its name in the weights' `type_names`), and
-the goal's text embedding, which conditions every hidden layer by FiLM (h <- (1 + g(e)) h + b(e)).
+`observation_features`): the joint state, the planned segment, its minimum-jerk phase and the
+classical controller's command and velocity on it, the goal's numeric slots, a one-hot of the
+agent's type (its name in the weights' `type_names`), and the goal's text embedding, which
+conditions every hidden layer by FiLM (h <- (1 + g(e)) h + b(e)).
 
-Output: the next command as a residual on the measured position,
-    command = position + output_scale * half_range * y,
-so the network predicts a small, well-scaled step (a joint moves at most v_max * dt per tick),
-the same for revolute (rad) and prismatic (m) joints, and the command stays next to where the
-joint is even for an input it never saw (a residual on the target would jump there). At rest on
-the target y = 0.
+Output: the next command as a residual on the classical controller's command `base`,
+    command = base + output_scale * half_range * y            (`command_from_output`),
+applied only while a segment is under way, so y = 0 is the classical minimum-jerk controller
+and a holding joint gets exactly the classical command: the network learns only what that
+controller misses (the servo's lag behind a moving profile, coupling), rests exactly on its
+target by construction, and a small y can never jump the joint. The same scale serves revolute
+(rad) and prismatic (m) joints.
+
+The weights file names the features it was trained on (`feature_names`); loading aligns them by
+name, so a feature this code adds later (a new skill code) reads as "never seen" (a zero row)
+rather than breaking old weights, and a feature the weights need that this code no longer makes
+is a clear error.
 
 Inference (`LearnedPolicy.act`, `forward`) is numpy only: the agents process never imports
-torch. Training (`torch_model`, `export_weights`) imports torch when called.
+torch. Training (`torch_model`, `export_weights`, `torch_model_from`) imports torch when called.
 Units: rad or m, s; features are dimensionless (positions as shares of the joint's half range).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from ..errors import ConfigError
-from .policies import SKILL_CODES, STYLE_CODES, Observation, minimum_jerk_fraction
+from .policies import (
+    SKILL_CODES,
+    STYLE_CODES,
+    MinimumJerkPolicy,
+    Observation,
+    minimum_jerk_fraction,
+    minimum_jerk_rate,
+)
 
 # Columns of `observation_features`, then one column per agent type (`type_names`).
-STATE_FEATURES = (
+STATE_FEATURES = (  # the first SCALED_FEATURES are shares of the half range
     "position",  # (p - mid) / half: -1 at the lower limit, +1 at the upper
     "velocity",  # v / half (1/s)
     "error_to_goal",  # (goal target - p) / half
     "error_to_segment",  # (segment target - p) / half
     "segment_distance",  # (segment target - segment start) / half
+    "reference_error",  # (classical command - p) / half: how far the joint lags the profile
+    "reference_velocity",  # the profile's velocity / half (1/s), 0 when holding
     "phase",  # elapsed / duration of the segment in [0, 1]; 1 when holding
     "profile",  # minimum-jerk share of the segment covered at that phase
     "remaining_s",  # time left in the segment (s)
@@ -54,6 +71,7 @@ GOAL_FEATURES = (
     *(f"style_{style}" for style in STYLE_CODES),  # one-hot of STYLE_CODES; none: all 0
 )
 FEATURE_NAMES = STATE_FEATURES + GOAL_FEATURES
+SCALED_FEATURES = 7  # STATE_FEATURES[:7] are divided by the joint's half range
 
 
 def feature_count(type_count: int) -> int:
@@ -74,6 +92,17 @@ def type_rows(agent_names: Sequence[str], type_names: Sequence[str]) -> np.ndarr
     return np.array([known.get(name, -1) for name in agent_names], dtype=np.int64)
 
 
+def reference(observation: Observation) -> tuple[np.ndarray, np.ndarray]:
+    """The classical controller's command (rad or m) and its profile's velocity (per s)."""
+    obs = observation
+    duration = obs.duration_s
+    phase = np.divide(obs.elapsed_s, duration, out=np.ones_like(duration), where=duration > 0.0)
+    rate = np.divide(
+        minimum_jerk_rate(phase), duration, out=np.zeros_like(duration), where=duration > 0.0
+    )
+    return MinimumJerkPolicy().act(obs), (obs.segment_target - obs.segment_start) * rate
+
+
 def observation_features(
     observation: Observation, types: np.ndarray, type_count: int
 ) -> np.ndarray:
@@ -85,6 +114,7 @@ def observation_features(
     duration = obs.duration_s
     phase = np.divide(obs.elapsed_s, duration, out=np.ones_like(duration), where=duration > 0.0)
     phase = np.clip(phase, 0.0, 1.0)
+    base, base_velocity = reference(obs)
     given = np.isfinite(obs.goal_skill)
     target = np.where(np.isfinite(obs.goal_target), obs.goal_target, obs.segment_target)
     out = np.zeros((count, feature_count(type_count)), dtype=np.float32)
@@ -94,6 +124,8 @@ def observation_features(
         (target - obs.position) / half,
         (obs.segment_target - obs.position) / half,
         (obs.segment_target - obs.segment_start) / half,
+        (base - obs.position) / half,
+        base_velocity / half,
         phase,
         minimum_jerk_fraction(phase),
         np.maximum(duration - obs.elapsed_s, 0.0),
@@ -119,6 +151,32 @@ def observation_features(
     return out
 
 
+def moving(observation: Observation) -> np.ndarray:
+    """Rows whose segment is under way (0 < elapsed < duration): where the residual acts."""
+    obs = observation
+    return np.asarray((obs.elapsed_s > 0.0) & (obs.elapsed_s < obs.duration_s))
+
+
+def command_from_output(
+    y: np.ndarray,
+    base: np.ndarray,
+    half: np.ndarray,
+    output_scale: float,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    active: np.ndarray,
+) -> np.ndarray:
+    """The command (rad or m) for the network's output y: a residual on `base`, the classical
+    command, of `output_scale` half ranges per unit of y, only on `active` rows (`moving`: a
+    joint holding, or at the end of its segment, gets exactly the classical command, so it
+    rests exactly on its target whatever the network's bias), saturated at the URDF limits (a
+    bounded action, as the env's action space is: a residual that leans past a limit the
+    classical command sits on, an open gripper, must not read as a fault). What the guard
+    still judges is what these cannot fix: NaN and jumps."""
+    command: np.ndarray = np.clip(base + active * (output_scale * half * y), lower, upper)
+    return command
+
+
 @dataclass(frozen=True)
 class PolicyWeights:
     """The trained network: `hidden[i]` = (W (in, out), b (out,)), FiLM `film[i]` = (Wg, bg,
@@ -136,9 +194,10 @@ class PolicyWeights:
     def feature_count(self) -> int:
         return feature_count(len(self.type_names))
 
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path | BinaryIO) -> None:
         """A small .npz (no pickle): loadable by `load` with numpy alone."""
         arrays: dict[str, np.ndarray] = {
+            "feature_names": np.array(FEATURE_NAMES, dtype=np.str_),
             "type_names": np.array(self.type_names, dtype=np.str_),
             "embedding_dim": np.array(self.embedding_dim),
             "output_scale": np.array(self.output_scale),
@@ -179,14 +238,36 @@ class PolicyWeights:
                 film=film,
                 output=(arrays["out_w"].astype(f32), arrays["out_b"].astype(f32)),
             )
+            first = _aligned_first_layer(arrays, path)
         except KeyError as error:
             raise ConfigError(f"policy weights {path} lack {error}") from error
-        if hidden and hidden[0][0].shape[0] != weights.feature_count:
-            raise ConfigError(
-                f"policy weights {path} expect {hidden[0][0].shape[0]} features, "
-                f"this code makes {weights.feature_count}"
-            )
-        return weights
+        return dataclasses.replace(weights, hidden=((first, hidden[0][1]), *hidden[1:]))
+
+
+def _aligned_first_layer(arrays: dict[str, np.ndarray], path: str | Path) -> np.ndarray:
+    """The first layer's weights with one row per feature of THIS code (`FEATURE_NAMES`, then
+    the agent types): a feature the file was not trained on gets a zero row ('never seen')."""
+    trained = [str(n) for n in arrays["feature_names"]]
+    first = arrays["hidden0_w"].astype(np.float32)
+    types = len(arrays["type_names"])
+    if first.shape[0] != len(trained) + types:
+        raise ConfigError(
+            f"policy weights {path}: {first.shape[0]} input rows for "
+            f"{len(trained)} features and {types} agent types"
+        )
+    gone = sorted(set(trained) - set(FEATURE_NAMES))
+    if gone:
+        raise ConfigError(
+            f"policy weights {path} need features this code no longer makes: "
+            f"{', '.join(gone)}; retrain them (llm-mas-ros train-policy)"
+        )
+    row_of = {name: row for row, name in enumerate(trained)}
+    aligned = np.zeros((feature_count(types), first.shape[1]), dtype=np.float32)
+    for row, name in enumerate(FEATURE_NAMES):
+        if name in row_of:
+            aligned[row] = first[row_of[name]]
+    aligned[len(FEATURE_NAMES) :] = first[len(trained) :]
+    return aligned
 
 
 def forward(weights: PolicyWeights, features: np.ndarray, embedding: np.ndarray) -> np.ndarray:
@@ -203,8 +284,10 @@ def forward(weights: PolicyWeights, features: np.ndarray, embedding: np.ndarray)
     return y
 
 
-# Columns of `observation_features` before the skill and style one-hots.
+# Columns of `observation_features` before the skill and style one-hots; of those, the first
+# TICK_FEATURES change every tick, the rest only with the goal.
 NUMERIC_FEATURES = len(FEATURE_NAMES) - len(SKILL_CODES) - len(STYLE_CODES)
+TICK_FEATURES = len(STATE_FEATURES)
 
 
 class LearnedPolicy:
@@ -212,64 +295,97 @@ class LearnedPolicy:
     one numpy forward pass for all of them per tick.
 
     `command` is the control-rate path: the same function as `forward(observation_features)`
-    (a test checks), but into arrays allocated once, with the one-hot inputs (skill, style,
-    agent type) folded into the first layer as row look-ups, in float64."""
+    (a test checks), in float64 into arrays allocated once. What depends on the goal alone (the
+    goal slots, skill, style and agent type one-hots, the FiLM scales of the embedding) is
+    folded into per-row first-layer biases and FiLM terms, recomputed only when the
+    observation's `goal_version` changes; a tick computes the 11 state features, 3 matrix
+    products and the residual."""
 
     name = "learned"
 
     def __init__(self, weights: PolicyWeights, agent_names: Sequence[str]) -> None:
         self.weights = weights
         self.types = type_rows(agent_names, weights.type_names)
+        self.classical = MinimumJerkPolicy()
         count = len(agent_names)
         self._no_text = np.zeros((count, weights.embedding_dim), dtype=np.float32)
         f64 = np.float64
         layers = [(w.astype(f64), b.astype(f64)) for w, b in weights.hidden]
+        self._first_w, self._first_b = layers[0]
         self._layers = layers[1:]
-        self._film = [tuple(a.astype(f64) for a in film) for film in weights.film]
-        first_w, first_b = layers[0]
-        skills_at, styles_at = NUMERIC_FEATURES, NUMERIC_FEATURES + len(SKILL_CODES)
-        types_at = len(FEATURE_NAMES)
-        width = first_w.shape[1]
-        zero = np.zeros((1, width))
-        self._first_w = np.ascontiguousarray(first_w[:NUMERIC_FEATURES])
-        self._skill_rows = np.vstack([first_w[skills_at:styles_at], zero])  # row -1: none
-        self._style_rows = np.vstack([first_w[styles_at:types_at], zero])
-        type_weights = np.vstack([first_w[types_at:], zero])
-        self._first_b = first_b + type_weights[np.where(self.types >= 0, self.types, -1)]
+        self._film_weights = [tuple(a.astype(f64) for a in film) for film in weights.film]
+        self._conditioned = weights.embedding_dim > 0 and bool(weights.film)
+        self._tick_w = np.ascontiguousarray(self._first_w[:TICK_FEATURES])
         self._out_w = weights.output[0].astype(f64)
         self._out_b = float(weights.output[1][0])
-        self._x = np.zeros((NUMERIC_FEATURES, count))
-        self._z = [np.zeros((count, w.shape[1])) for w, _ in layers]
-        self._rows = np.zeros((count, width))
+        widths = [w.shape[1] for w, _ in layers]
+        # Per-row terms of the goal, refreshed when the goal changes (see _refresh_goal).
+        self._goal_bias = np.zeros((count, widths[0]))
+        self._gamma = [np.ones((count, width)) for width in widths]
+        self._beta = [np.zeros((count, width)) for width in widths]
+        self._goal_version = -1
+        self._x = np.zeros((TICK_FEATURES, count))
+        self._z = [np.zeros((count, width)) for width in widths]
         self._y = np.zeros((count, 1))
         self._command = np.zeros(count)
+        self._base = np.zeros(count)
         self._target = np.zeros(count)
         self._mask = np.zeros(count, dtype=bool)
-        self._index = np.zeros(count, dtype=np.int64)
+        self._active = np.zeros(count, dtype=bool)
         self._limits: np.ndarray | None = None
-        self._mid = self._half = self._inv_half = np.zeros(count)
+        self._goal_of: Observation | None = None
+        self._mid = self._half = self._inv_half = self._step = np.zeros(count)
 
     def raw(self, observation: Observation) -> np.ndarray:
         """The network's output y (N,) before it becomes a command (the reference path)."""
         features = observation_features(observation, self.types, len(self.weights.type_names))
         return forward(self.weights, features, self._embedding(observation))
 
-    def command(self, observation: Observation) -> np.ndarray:
-        """The next command (N,) as the network gives it, NOT clipped to the limits (a guard
-        judges it); an array reused by the next call."""
+    def command(self, observation: Observation, base: np.ndarray | None = None) -> np.ndarray:
+        """The next command (N,) as the network gives it, saturated at the limits
+        (`command_from_output`; a guard judges the rest); an array reused by the next call.
+        `base`: the classical command of this observation when the caller has it (the guard
+        does), else computed here."""
         o, x = observation, self._x
         if self._limits is not o.lower:  # the group's limits: the same array every tick
             self._mid, self._half = joint_scale(o.lower, o.upper)
             self._inv_half, self._limits = 1.0 / self._half, o.lower
-        mid, inv, mask, target = self._mid, self._inv_half, self._mask, self._target
+            self._step = self.weights.output_scale * self._half
+        if self._goal_version != o.goal_version or self._goal_of is not o:
+            self._refresh_goal(o)
+        np.copyto(self._base, self.classical.act(o) if base is None else base)
+        self._tick_features(o, x)
+        z = self._z[0]
+        np.matmul(x.T, self._tick_w, out=z)
+        z += self._goal_bias
+        h = self._activate(0, z)
+        for i, (w, b) in enumerate(self._layers, 1):
+            z = self._z[i]
+            np.matmul(h, w, out=z)
+            z += b
+            h = self._activate(i, z)
+        np.matmul(h, self._out_w, out=self._y)
+        command = self._command
+        np.add(self._y[:, 0], self._out_b, out=command)
+        command *= self._step
+        command *= self._active  # only while the segment is under way (set by _tick_features)
+        command += self._base
+        np.clip(command, o.lower, o.upper, out=command)  # see command_from_output
+        return command
+
+    def _tick_features(self, o: Observation, x: np.ndarray) -> None:
+        """STATE_FEATURES of this tick into x (TICK_FEATURES, N), with as few numpy calls as
+        the features allow (each costs ~0.5-1 us at this size)."""
+        mask, target = self._mask, self._target
         np.copyto(target, o.segment_target)
         np.copyto(target, o.goal_target, where=np.isfinite(o.goal_target, out=mask))
-        np.subtract(o.position, mid, out=x[0])
-        np.multiply(o.velocity, inv, out=x[1])
+        np.subtract(o.position, self._mid, out=x[0])
+        np.copyto(x[1], o.velocity)
         np.subtract(target, o.position, out=x[2])
         np.subtract(o.segment_target, o.position, out=x[3])
         np.subtract(o.segment_target, o.segment_start, out=x[4])
-        phase, profile = x[5], x[6]
+        np.subtract(self._base, o.position, out=x[5])
+        phase, profile, rate = x[7], x[8], x[6]
         phase.fill(1.0)
         np.divide(
             o.elapsed_s, o.duration_s, out=phase, where=np.greater(o.duration_s, 0.0, out=mask)
@@ -281,51 +397,35 @@ class LearnedPolicy:
             profile *= phase
         profile *= phase
         profile *= phase
-        np.subtract(o.duration_s, o.elapsed_s, out=x[7])
-        np.maximum(x[7], 0.0, out=x[7])
-        np.copyto(x[8], o.duration_s)
-        np.isfinite(o.goal_skill, out=mask)
-        np.copyto(x[9], mask)
-        np.subtract(target, mid, out=x[10])
-        np.logical_not(mask, out=mask)
-        np.copyto(x[10], 0.0, where=mask)
-        np.copyto(x[11], o.goal_duration_s)
-        np.copyto(x[12], np.isfinite(o.goal_duration_s, out=mask))
-        np.multiply(o.goal_amplitude, inv, out=x[13])
-        np.copyto(x[14], o.goal_repetitions)
-        for row in (0, 2, 3, 4, 10):
-            x[row] *= inv
-        for row in (11, 13, 14):  # NaN: no such slot (np.nan_to_num costs ~15 us a call)
-            np.copyto(x[row], 0.0, where=np.isnan(x[row], out=mask))
-        z = self._z[0]
-        np.matmul(x.T, self._first_w, out=z)
-        z += self._first_b
-        for slot, table in ((o.goal_skill, self._skill_rows), (o.goal_style, self._style_rows)):
-            np.copyto(target, slot)  # `target` is free again: the slot's codes, -1 for none
-            np.copyto(target, -1.0, where=np.isnan(target, out=mask))
-            self._index[:] = target
-            np.take(table, self._index, axis=0, out=self._rows)
-            z += self._rows
-        embedding = self._embedding(o) if self._film else self._no_text
-        h = self._activate(0, z, embedding)
-        for i, (w, b) in enumerate(self._layers, 1):
-            z = self._z[i]
-            np.matmul(h, w, out=z)
-            z += b
-            h = self._activate(i, z, embedding)
-        np.matmul(h, self._out_w, out=self._y)
-        command = self._command
-        np.multiply(
-            self._y[:, 0] + self._out_b, self.weights.output_scale * self._half, out=command
-        )
-        command += o.position
-        return command
+        np.subtract(1.0, phase, out=rate)  # 30 s^2 (1 - s)^2 * distance / duration
+        rate *= phase
+        np.square(rate, out=rate)
+        rate *= x[4]
+        np.divide(rate, o.duration_s, out=rate, where=mask)
+        rate *= 30.0
+        np.subtract(o.duration_s, o.elapsed_s, out=x[9])
+        np.greater(x[9], 0.0, out=self._active)  # elapsed < duration, and 0 < elapsed: `moving`
+        np.logical_and(self._active, np.greater(o.elapsed_s, 0.0, out=mask), out=self._active)
+        np.maximum(x[9], 0.0, out=x[9])
+        np.copyto(x[10], o.duration_s)
+        x[:SCALED_FEATURES] *= self._inv_half
+
+    def _refresh_goal(self, o: Observation) -> None:
+        """The goal's share of the first layer (its numeric slots and one-hots, the agent type)
+        and FiLM terms, per row, from the reference features of this observation."""
+        features = observation_features(o, self.types, len(self.weights.type_names))
+        goal = features[:, TICK_FEATURES:].astype(np.float64)
+        np.matmul(goal, self._first_w[TICK_FEATURES:], out=self._goal_bias)
+        self._goal_bias += self._first_b
+        if self._conditioned:
+            embedding = self._embedding(o).astype(np.float64)
+            for i, (gw, gb, bw, bb) in enumerate(self._film_weights):
+                np.add(1.0, embedding @ gw + gb, out=self._gamma[i])
+                np.add(embedding @ bw, bb, out=self._beta[i])
+        self._goal_version, self._goal_of = o.goal_version, o
 
     def act(self, observation: Observation) -> np.ndarray:
-        command = self.command(observation)
-        if observation.lower.size:
-            np.clip(command, observation.lower, observation.upper, out=command)
-        return command
+        return self.command(observation)
 
     def _embedding(self, observation: Observation) -> np.ndarray:
         embedding = observation.goal_embedding
@@ -333,22 +433,22 @@ class LearnedPolicy:
             return self._no_text  # no encoder configured: the text-free conditioning
         return embedding.astype(np.float32, copy=False)
 
-    def _activate(self, layer: int, z: np.ndarray, embedding: np.ndarray) -> np.ndarray:
+    def _activate(self, layer: int, z: np.ndarray) -> np.ndarray:
         """FiLM (when the weights have it) and ReLU, in place."""
-        if self._film and self.weights.embedding_dim > 0:
-            gw, gb, bw, bb = self._film[layer]
-            z *= 1.0 + embedding @ gw + gb
-            z += embedding @ bw + bb
+        if self._conditioned:
+            z *= self._gamma[layer]
+            z += self._beta[layer]
         np.maximum(z, 0.0, out=z)
         return z
 
 
 def residual_target(
-    command: np.ndarray, position: np.ndarray, lower: np.ndarray, upper: np.ndarray, scale: float
+    command: np.ndarray, base: np.ndarray, lower: np.ndarray, upper: np.ndarray, scale: float
 ) -> np.ndarray:
-    """The y that `LearnedPolicy.act` turns into `command` (the behaviour-cloning label)."""
+    """The y that `command_from_output` turns into `command` on the classical command `base`
+    (the behaviour-cloning label)."""
     _, half = joint_scale(lower, upper)
-    target: np.ndarray = (command - position) / (scale * half)
+    target: np.ndarray = (command - base) / (scale * half)
     return target
 
 
@@ -416,3 +516,26 @@ def export_weights(model: Any) -> PolicyWeights:
         film=film,
         output=arrays(model.output),
     )
+
+
+def torch_model_from(weights: PolicyWeights) -> Any:
+    """A `torch_model` module holding `weights` (float32, eval mode): the inverse of
+    `export_weights`, to fine-tune trained weights or to step them in torch."""
+    torch = _torch()
+    hidden = [w.shape[1] for w, _ in weights.hidden]
+    model = torch_model(
+        weights.type_names, weights.embedding_dim, hidden, output_scale=weights.output_scale
+    )
+
+    def load(layer: Any, w: np.ndarray, b: np.ndarray) -> None:
+        layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(w.T)))
+        layer.bias.copy_(torch.from_numpy(b))
+
+    with torch.no_grad():
+        for layer, (w, b) in zip(model.hidden, weights.hidden, strict=True):
+            load(layer, w, b)
+        for i, (gw, gb, bw, bb) in enumerate(weights.film):
+            load(model.gamma[i], gw, gb)
+            load(model.beta[i], bw, bb)
+        load(model.output, *weights.output)
+    return model.eval()

@@ -62,6 +62,19 @@ class Observation:
     # float32 (N, dim): a text embedding of the goal from a `GoalEncoder`; dim 0 without one
     goal_embedding: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.float32))
 
+    def __post_init__(self) -> None:
+        # Bumped by `set_goal` / `clear_goal`: a policy may cache what it derives from the goal
+        # fields until this changes (write them only through those two methods).
+        self.goal_version = 0
+
+    def rows(self, start: int, stop: int | None = None) -> Observation:
+        """Agents start..stop-1 (default: agent `start` alone) as an observation of their own
+        (copies of the rows)."""
+        end = start + 1 if stop is None else stop
+        return Observation(
+            **{name: getattr(self, name)[start:end].copy() for name in self.__dataclass_fields__}
+        )
+
     @classmethod
     def zeros(cls, count: int, embedding_dim: int = 0) -> Observation:
         """N agents at rest with no limits and no goal; `embedding_dim` columns of goal
@@ -88,12 +101,14 @@ class Observation:
         self.goal_repetitions[row] = goal.repetitions if wave else np.nan
         self.goal_style[row] = np.nan if goal.style is None else STYLE_CODES.index(goal.style)
         self.goal_embedding[row] = 0.0 if embedding is None else embedding
+        self.goal_version += 1
 
     def clear_goal(self, row: int) -> None:
         """Agent `row` has no goal: it holds (refused goal, e-stop, lost joint state)."""
         for name in GOAL_SLOTS:
             getattr(self, name)[row] = np.nan
         self.goal_embedding[row] = 0.0
+        self.goal_version += 1
 
 
 class GoalEncoder(Protocol):
@@ -120,6 +135,13 @@ def minimum_jerk_fraction(phase: np.ndarray) -> np.ndarray:
     s = np.clip(phase, 0.0, 1.0)
     fraction: np.ndarray = s * s * s * (10.0 + s * (-15.0 + 6.0 * s))
     return fraction
+
+
+def minimum_jerk_rate(phase: np.ndarray) -> np.ndarray:
+    """d(fraction)/d(phase) at `phase`: 30 s^2 (1 - s)^2 (times distance / duration: velocity)."""
+    s = np.clip(phase, 0.0, 1.0)
+    rate: np.ndarray = 30.0 * (s * (1.0 - s)) ** 2
+    return rate
 
 
 class MinimumJerkPolicy:

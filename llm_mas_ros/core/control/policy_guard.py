@@ -31,9 +31,10 @@ from .policies import MinimumJerkPolicy, Observation, Policy
 
 
 class CommandSource(Protocol):
-    """What the guard judges: raw commands (N,), not clipped (`LearnedPolicy.command`)."""
+    """What the guard judges: raw commands (N,), not clipped (`LearnedPolicy.command`), given
+    the classical command `base` of the same observation (a residual policy builds on it)."""
 
-    def command(self, observation: Observation) -> np.ndarray: ...
+    def command(self, observation: Observation, base: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class GuardedPolicy:
         np.logical_not(self.skip, out=use)
         np.logical_and(use, self.learned, out=use)
         if use.any():
-            command = self.learned_policy.command(observation)
+            command = self.learned_policy.command(observation, out)
             start = self._from  # the last command, or where the joint is before the first
             np.copyto(start, self._last)
             np.copyto(start, observation.position, where=np.isnan(start))

@@ -73,6 +73,11 @@ class ArmSimulation:
         return float(self.data.time)
 
     @property
+    def contact_count(self) -> int:
+        """Contacts between bodies now (the arm's links touching each other or the world)."""
+        return int(self.data.ncon)
+
+    @property
     def positions(self) -> np.ndarray:
         """Joint positions (rad or m), in `joint_names` order (a fresh array)."""
         return np.array(self.data.qpos[self._qpos])
