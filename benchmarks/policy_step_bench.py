@@ -68,6 +68,9 @@ def main() -> int:
         robot,
         control=dataclasses.replace(robot.control, policy=PolicyKind.LEARNED, policy_weights=path),
     )
+    classical_robot = dataclasses.replace(
+        robot, control=dataclasses.replace(robot.control, policy=PolicyKind.CLASSICAL)
+    )
     results: dict[str, object] = {"weights": path, "calls": args.calls}
     for count in (1, len(robot.agents)):
         group = moving_group(robot, count)
@@ -85,7 +88,7 @@ def main() -> int:
             "guarded_act": guard.act,
         }
         row = {key: timed(lambda f=f, o=obs: f(o), args.calls) for key, f in calls.items()}
-        for label, config in (("classical", robot), ("learned", learned_robot)):
+        for label, config in (("classical", classical_robot), ("learned", learned_robot)):
             stepping = moving_group(config, count)
             clock = iter(range(10**9))
             row[f"group_step_{label}"] = timed(

@@ -178,7 +178,8 @@ def headline_systems(settings: BenchSettings, work: Path) -> tuple[list[S.System
     systems = [
         S.tuned(
             "tuned",
-            "tuned: the agents process of `up`, one batched numpy step of the learned policy",
+            "tuned: the agents process of `up`, one batched numpy step of the learned policy "
+            "(the default)",
             learned.folder,
             learned.robot,
             "/tuned",
@@ -186,7 +187,7 @@ def headline_systems(settings: BenchSettings, work: Path) -> tuple[list[S.System
         ),
         S.tuned(
             "tuned_classical",
-            "tuned, classical policy (the shipped default)",
+            "tuned, classical policy (policy: classical)",
             classical.folder,
             classical.robot,
             "/tuned_classical",
@@ -350,12 +351,12 @@ def decode_load(settings: BenchSettings, model_reason: str | None) -> tuple[Node
 def while_decoding(
     settings: BenchSettings, work: Path, model_reason: str | None
 ) -> dict[str, Any]:
-    """Sense->act of the tuned agents (the shipped classical policy: the planner's goals make
-    them move) at rest beside an idle planner, then while it decodes; in the root namespace.
+    """Sense->act of the tuned agents (learned, the default: the planner's goals make them
+    move) at rest beside an idle planner, then while it decodes; in the root namespace.
     A busy stand-in is busy from its start: at rest is then measured before it starts."""
-    config = write_config(work / "arm_decode", 1, "classical")
+    config = write_config(work / "arm_decode", 1, "learned")
     rate = settings.decode_rate_hz
-    agents = S.tuned("decode", "tuned, classical", config.folder, config.robot, "/", rate)
+    agents = S.tuned("decode", "tuned, learned", config.folder, config.robot, "/", rate)
     load, what = decode_load(settings, model_reason)
     is_model = load.module != f"{S.PACKAGE}.cpu_stand_in"
     with running([agents], work / "logs", settings.ready_timeout_s) as lives:
