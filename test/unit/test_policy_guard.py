@@ -123,6 +123,34 @@ def test_violations_spread_beyond_the_window_do_not_trip():
     assert guard.violations[2] == 2 and not group.core("elbow").fallback
 
 
+class Ramp:
+    """A 'network' that moves from 0.1 at `rate` (rad/s) in segment time."""
+
+    def __init__(self, rate):
+        self.rate = rate
+
+    def command(self, observation, base):
+        return 0.1 + self.rate * observation.elapsed_s
+
+
+@pytest.mark.parametrize("fraction, violations", [(0.8, 0), (2.0, 10)])
+def test_a_step_is_judged_over_the_time_since_the_last_command(fraction, violations):
+    """Ticks 2.5 periods apart (a loaded machine): at 80% of the velocity limit each step is
+    twice what one period allows and stands; at twice the limit every step is a violation."""
+    rows = [agent.name == "elbow" for agent in ROBOT.agents]
+    elbow_limit = ROBOT.agents[2].joint.velocity
+    group, guard = guarded_group(Ramp(fraction * elbow_limit), rows, violations=100)
+    group.core("elbow").receive_goal("move to 90 degrees slowly", 0.0)
+    gap = 2.5 / ROBOT.control.rate_hz
+    for tick in range(1, 11):
+        for core in group.cores:
+            core.observe(0.1, 0.0, tick * gap)
+        command = group.step(tick * gap)[2]
+    assert guard.violations[2] == violations
+    if not violations:
+        assert command == pytest.approx(0.1 + fraction * elbow_limit * 10 * gap)
+
+
 def test_rows_without_state_or_under_estop_are_not_judged():
     group, guard = guarded_group(Garbage(math.nan), [True] * 7, violations=1)
     for core in group.cores:

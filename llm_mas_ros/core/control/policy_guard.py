@@ -4,7 +4,9 @@
 network and the others the classical controller: per tick, one classical call for every row and
 (when any row is learned) one network call for every row. A learned row's command is kept only
 if it is finite, within the row's URDF position limits and a step from the last command no
-larger than the URDF velocity limit allows (times `velocity_margin`); otherwise that row gets
+larger than the URDF velocity limit allows (times `velocity_margin`) over the time since that
+command (at least one period: a late tick may step further, as the classical command does);
+otherwise that row gets
 the classical command this tick and the violation is counted. `violations` violations within
 `window_s` and the row falls back to the classical controller for good, with a reason
 (`fallback`). Arrays are allocated once; a violation costs a little Python, a clean tick none.
@@ -73,14 +75,16 @@ class GuardedPolicy:
         self.fallback = [""] * count  # why a row left the network ("" while it has not)
         self.fallbacks = 0  # rows fallen back so far: a group notices a change by it
         limits = np.asarray(velocity_limits, dtype=float)
-        step = np.where(np.isfinite(limits), limits, np.inf) * period_s
-        self.max_step = step * settings.velocity_margin
+        # the largest step per second of time between commands (rad/s or m/s)
+        self.max_rate = np.where(np.isfinite(limits), limits, np.inf) * settings.velocity_margin
         self.period_s = period_s
         self.units = tuple(units) or ("",) * count
         self._window_ticks = max(1, math.ceil(settings.window_s / period_s - 1e-9))
         self._ticks_at = np.full((count, settings.violations), -np.inf)  # ring per row
         self._tick = 0
         self._last = np.full(count, np.nan)  # command sent per row last tick
+        self._last_elapsed = np.full(count, np.nan)  # its segment time (s)
+        self._max_step = np.zeros(count)
         self._out = np.zeros(count)
         self._use = np.zeros(count, dtype=bool)
         self._bad = np.zeros(count, dtype=bool)
@@ -100,12 +104,13 @@ class GuardedPolicy:
             np.copyto(start, observation.position, where=np.isnan(start))
             np.subtract(command, start, out=self._step)
             np.abs(self._step, out=self._step)
+            self._allowed_step(observation)
             np.isfinite(command, out=bad)
             np.logical_not(bad, out=bad)
             for judged in (
                 np.less(command, observation.lower, out=check),
                 np.greater(command, observation.upper, out=check),
-                np.greater(self._step, self.max_step, out=check),
+                np.greater(self._step, self._max_step, out=check),
             ):
                 np.logical_or(bad, judged, out=bad)
             np.logical_and(bad, use, out=bad)
@@ -115,8 +120,21 @@ class GuardedPolicy:
                 self._record(observation, command, start)
         np.copyto(self._last, out)
         np.copyto(self._last, np.nan, where=self.skip)
+        np.copyto(self._last_elapsed, observation.elapsed_s)
         self._tick += 1
         return out
+
+    def _allowed_step(self, observation: Observation) -> None:
+        """`_max_step` = velocity limit x the time since the last command, at least a period.
+        Within a segment that time is the growth of its elapsed time; when a segment began
+        since (or before the first command), at least the segment's elapsed time has passed."""
+        elapsed, since, restarted = observation.elapsed_s, self._max_step, self._check
+        np.subtract(elapsed, self._last_elapsed, out=since)
+        np.greater_equal(elapsed, self._last_elapsed, out=restarted)  # False against NaN
+        np.logical_not(restarted, out=restarted)
+        np.copyto(since, elapsed, where=restarted)
+        np.fmax(since, self.period_s, out=since)
+        np.multiply(since, self.max_rate, out=self._max_step)
 
     def _record(self, observation: Observation, command: np.ndarray, start: np.ndarray) -> None:
         need = self.settings.violations
@@ -139,8 +157,9 @@ class GuardedPolicy:
             return f"{command} command"
         if not lower <= command <= upper:
             return f"command {command:.4g} {unit} outside the limits [{lower:.4g}, {upper:.4g}]"
-        speed = abs(command - start) / self.period_s
-        limit = self.max_step[row] / self.period_s / self.settings.velocity_margin
+        seconds = self._max_step[row] / self.max_rate[row]
+        speed = abs(command - start) / seconds
+        limit = self.max_rate[row] / self.settings.velocity_margin
         return f"a step at {speed:.4g} {unit}/s beyond the velocity limit {limit:.4g} {unit}/s"
 
 
