@@ -132,10 +132,13 @@ def test_a_zero_output_is_the_classical_controller(arm: RobotModel, weights: Pol
         weights, output=(np.zeros_like(weights.output[0]), np.zeros_like(weights.output[1]))
     )
     obs = observation(arm)
-    policy = LearnedPolicy(zero, arm.agent_names)
+    policy, trained = LearnedPolicy(zero, arm.agent_names), LearnedPolicy(weights, arm.agent_names)
     for elapsed in (0.0, 0.4, 1.5, 3.0):
         obs.elapsed_s[:] = elapsed
-        assert np.array_equal(policy.act(obs), MinimumJerkPolicy().act(obs))
+        classical = MinimumJerkPolicy().act(obs)
+        assert np.array_equal(policy.act(obs), classical)
+        trained.command(obs)
+        assert np.array_equal(trained.base, classical)  # the base it computes along, exactly
 
 
 def test_a_new_goal_refreshes_what_the_fast_path_caches(arm: RobotModel, weights: PolicyWeights):

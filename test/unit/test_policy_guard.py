@@ -54,7 +54,8 @@ class Garbage:
     def __init__(self, value=math.nan, jump=0.0):
         self.value, self.jump = value, jump
 
-    def command(self, observation, base):
+    def command(self, observation):
+        self.base = MinimumJerkPolicy().act(observation)
         if self.jump:
             return observation.position + self.jump
         return np.full(observation.position.shape, self.value)
@@ -129,7 +130,8 @@ class Ramp:
     def __init__(self, rate):
         self.rate = rate
 
-    def command(self, observation, base):
+    def command(self, observation):
+        self.base = MinimumJerkPolicy().act(observation)
         return 0.1 + self.rate * observation.elapsed_s
 
 

@@ -328,7 +328,8 @@ class LearnedPolicy:
         self._z = [np.zeros((count, width)) for width in widths]
         self._y = np.zeros((count, 1))
         self._command = np.zeros(count)
-        self._base = np.zeros(count)
+        self.base = np.zeros(count)  # the classical command of the last `command`'s input
+        self._cube = np.zeros(count)
         self._target = np.zeros(count)
         self._mask = np.zeros(count, dtype=bool)
         self._active = np.zeros(count, dtype=bool)
@@ -341,11 +342,11 @@ class LearnedPolicy:
         features = observation_features(observation, self.types, len(self.weights.type_names))
         return forward(self.weights, features, self._embedding(observation))
 
-    def command(self, observation: Observation, base: np.ndarray | None = None) -> np.ndarray:
+    def command(self, observation: Observation) -> np.ndarray:
         """The next command (N,) as the network gives it, saturated at the limits
         (`command_from_output`; a guard judges the rest); an array reused by the next call.
-        `base`: the classical command of this observation when the caller has it (the guard
-        does), else computed here."""
+        `base` then holds the classical command of the same observation (computed along with
+        the features, which share its phase and profile), equal to `MinimumJerkPolicy.act`."""
         o, x = observation, self._x
         if self._limits is not o.lower:  # the group's limits: the same array every tick
             self._mid, self._half = joint_scale(o.lower, o.upper)
@@ -353,7 +354,6 @@ class LearnedPolicy:
             self._step = self.weights.output_scale * self._half
         if self._goal_version != o.goal_version or self._goal_of is not o:
             self._refresh_goal(o)
-        np.copyto(self._base, self.classical.act(o) if base is None else base)
         self._tick_features(o, x)
         z = self._z[0]
         np.matmul(x.T, self._tick_w, out=z)
@@ -369,14 +369,16 @@ class LearnedPolicy:
         np.add(self._y[:, 0], self._out_b, out=command)
         command *= self._step
         command *= self._active  # only while the segment is under way (set by _tick_features)
-        command += self._base
+        command += self.base
         np.clip(command, o.lower, o.upper, out=command)  # see command_from_output
         return command
 
     def _tick_features(self, o: Observation, x: np.ndarray) -> None:
-        """STATE_FEATURES of this tick into x (TICK_FEATURES, N), with as few numpy calls as
-        the features allow (each costs ~0.5-1 us at this size)."""
-        mask, target = self._mask, self._target
+        """STATE_FEATURES of this tick into x (TICK_FEATURES, N), and the classical command
+        into `base`, with as few numpy calls as they allow (each costs ~0.5-1 us at this
+        size). The profile is `minimum_jerk_fraction`'s very sequence of operations, so `base`
+        is bit for bit the classical command."""
+        mask, target, cube, base = self._mask, self._target, self._cube, self.base
         np.copyto(target, o.segment_target)
         np.copyto(target, o.goal_target, where=np.isfinite(o.goal_target, out=mask))
         np.subtract(o.position, self._mid, out=x[0])
@@ -384,19 +386,23 @@ class LearnedPolicy:
         np.subtract(target, o.position, out=x[2])
         np.subtract(o.segment_target, o.position, out=x[3])
         np.subtract(o.segment_target, o.segment_start, out=x[4])
-        np.subtract(self._base, o.position, out=x[5])
         phase, profile, rate = x[7], x[8], x[6]
         phase.fill(1.0)
         np.divide(
             o.elapsed_s, o.duration_s, out=phase, where=np.greater(o.duration_s, 0.0, out=mask)
         )
         np.clip(phase, 0.0, 1.0, out=phase)
-        np.multiply(phase, 6.0, out=profile)  # 10 s^3 - 15 s^4 + 6 s^5
-        for step in (-15.0, 10.0):
-            profile += step
-            profile *= phase
+        np.multiply(phase, 6.0, out=profile)  # s s s (10 + s (-15 + 6 s))
+        profile += -15.0
         profile *= phase
-        profile *= phase
+        profile += 10.0
+        np.multiply(phase, phase, out=cube)
+        cube *= phase
+        np.multiply(cube, profile, out=profile)
+        np.multiply(x[4], profile, out=base)  # start + distance x fraction, within the limits
+        base += o.segment_start
+        np.clip(base, o.lower, o.upper, out=base)
+        np.subtract(base, o.position, out=x[5])
         np.subtract(1.0, phase, out=rate)  # 30 s^2 (1 - s)^2 * distance / duration
         rate *= phase
         np.square(rate, out=rate)

@@ -33,10 +33,13 @@ from .policies import MinimumJerkPolicy, Observation, Policy
 
 
 class CommandSource(Protocol):
-    """What the guard judges: raw commands (N,), not clipped (`LearnedPolicy.command`), given
-    the classical command `base` of the same observation (a residual policy builds on it)."""
+    """What the guard judges: commands (N,) of an observation (`LearnedPolicy.command`),
+    after which `base` holds the classical command of the same observation (a residual
+    policy builds on it; the guard takes it for the rows it does not keep)."""
 
-    def command(self, observation: Observation, base: np.ndarray) -> np.ndarray: ...
+    base: np.ndarray
+
+    def command(self, observation: Observation) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -94,11 +97,13 @@ class GuardedPolicy:
 
     def act(self, observation: Observation) -> np.ndarray:
         out, use, bad, check = self._out, self._use, self._bad, self._check
-        np.copyto(out, self.classical.act(observation))
         np.logical_not(self.skip, out=use)
         np.logical_and(use, self.learned, out=use)
-        if use.any():
-            command = self.learned_policy.command(observation, out)
+        if not use.any():
+            np.copyto(out, self.classical.act(observation))
+        else:
+            command = self.learned_policy.command(observation)
+            np.copyto(out, self.learned_policy.base)  # the classical command, computed along
             start = self._from  # the last command, or where the joint is before the first
             np.copyto(start, self._last)
             np.copyto(start, observation.position, where=np.isnan(start))
