@@ -16,7 +16,7 @@ controller on the same goals. Units: rad or m, s.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -33,6 +33,7 @@ from ..core.control.learned_policy import (
 from ..core.control.policies import MinimumJerkPolicy, Observation
 from ..core.robot.model import JointType, RobotModel
 from ..core.sim.multi_agent_env import ArmTeamEnv
+from .fan_out import fan_out
 
 HELD_OUT_SEED_OFFSET = 1_000_000  # held-out episodes use seeds far from the training ones
 
@@ -116,16 +117,84 @@ def _labels(env: ArmTeamEnv, teacher: np.ndarray, scale: float) -> np.ndarray:
     return residual_target(teacher, base, obs.lower, obs.upper, scale)
 
 
-def collect(
-    env: ArmTeamEnv, config: TrainConfig, progress: Callable[[str], None] | None = None
-) -> Demonstrations:
-    """Expert rollouts over `config.episodes` seeded episodes (seed, seed + 1, ...)."""
-    rng = np.random.default_rng(config.seed)
+@dataclass(frozen=True)
+class Controller:
+    """What drives every agent in an evaluation, picklable for a worker: the classical
+    controller, the lag-compensating teacher, or the runtime policy of `weights`."""
+
+    kind: str  # "classical" | "teacher" | "learned"
+    weights: PolicyWeights | None = None
+
+    def actor(self, env: ArmTeamEnv) -> tuple[Callable[[], np.ndarray], Callable[[], None]]:
+        """(act, reset): the commands of `env`'s observation, and the per-episode reset."""
+        if self.kind == "learned" and self.weights is not None:
+            learned = LearnedPolicy(self.weights, env.possible_agents)
+            return lambda: learned.act(env.observation), lambda: None
+        if self.kind == "teacher":
+            teacher = LagCompensatingTeacher(env)
+            return lambda: teacher.act(env.observation), teacher.reset
+        if self.kind == "classical":
+            classical = MinimumJerkPolicy()
+            return lambda: classical.act(env.observation), lambda: None
+        raise ValueError(f"no controller {self.kind!r} (learned needs weights)")
+
+
+@dataclass(frozen=True)
+class Episodes:
+    """One work item: the episodes of `seeds` in a fresh env of `robot`, either demonstrated
+    by the teacher (`controller` None: noise and labels per `config`) or scored."""
+
+    robot: RobotModel
+    config: TrainConfig
+    seeds: tuple[int, ...]
+    controller: Controller | None = None
+
+
+def _chunks(robot: RobotModel, config: TrainConfig, seeds: range, **more: Any) -> list[Episodes]:
+    """`seeds` in about two items per worker (one item in this process): items amortise a
+    worker's env build and keep both cores busy until the end."""
+    count = max(1, min(len(seeds), 2 * (config.workers or (2 if config.ray_address else 0))))
+    size = -(-len(seeds) // count)
+    return [
+        Episodes(robot, config, tuple(seeds[i : i + size]), **more)
+        for i in range(0, len(seeds), size)
+    ]
+
+
+def _run(
+    function: Callable[[Episodes], Any],
+    items: list[Episodes],
+    label: str,
+    progress: Callable[[str], None] | None,
+) -> list[Any]:
+    config = items[0].config
+    episodes = sum(len(item.seeds) for item in items)
+
+    def report(done: int, total: int) -> None:
+        if progress is not None:
+            progress(f"{label}: {done}/{total} parts of {episodes} episodes")
+
+    return fan_out(
+        function,
+        items,
+        workers=config.workers,
+        ray_address=config.ray_address,
+        progress=report,
+        label=f"{label} episodes",
+    )
+
+
+def _demonstrate(item: Episodes) -> Demonstrations:
+    """The teacher's demonstrations over the episodes of `item`. Each episode's noise comes
+    from its own seed, so the data do not depend on how episodes were split over workers."""
+    config = item.config
+    env = ArmTeamEnv(item.robot, max_motion_s=config.max_motion_s)
     expert_policy = LagCompensatingTeacher(env)
     features, labels = [], []
     names = env.possible_agents
-    for episode in range(config.episodes):
-        observations, _ = env.reset(seed=config.seed + episode)
+    for seed in item.seeds:
+        rng = np.random.default_rng([config.seed, seed])
+        observations, _ = env.reset(seed=seed)
         expert_policy.reset()
         noisy = rng.random() < config.noise_share
         offset = np.zeros(len(names))
@@ -138,9 +207,20 @@ def collect(
                 offset = 0.95 * offset + rng.normal(0.0, 0.3, len(names)) * env.max_step
                 command = expert + config.noise_steps * offset
             observations, *_ = env.step({n: command[i : i + 1] for i, n in enumerate(names)})
-        if progress and (episode + 1) % max(1, config.episodes // 10) == 0:
-            progress(f"demonstrations: {episode + 1}/{config.episodes} episodes")
     return Demonstrations(np.concatenate(features), np.concatenate(labels).astype(np.float32))
+
+
+def collect(
+    robot: RobotModel, config: TrainConfig, progress: Callable[[str], None] | None = None
+) -> Demonstrations:
+    """Teacher rollouts over `config.episodes` seeded episodes (seed, seed + 1, ...), fanned
+    out over `config.workers` processes or Ray (`config.ray_address`)."""
+    seeds = range(config.seed, config.seed + config.episodes)
+    parts = _run(_demonstrate, _chunks(robot, config, seeds), "demonstrations", progress)
+    return Demonstrations(
+        np.concatenate([part.features for part in parts]),
+        np.concatenate([part.labels for part in parts]),
+    )
 
 
 def fit(
@@ -183,39 +263,64 @@ def fit(
     return export_weights(model), loss_mean
 
 
-def evaluate(
+def rollout_errors(
     env: ArmTeamEnv,
     act: Callable[[], np.ndarray],
-    seeds: range,
+    seeds: Sequence[int],
     reset: Callable[[], None] = lambda: None,
-) -> dict[str, float]:
-    """Mean tracking error against the commanded profile and final error (rad; mm for
-    prismatic joints) and the share of episodes where every agent ends within 0.01 rad / 1 mm,
-    over the episodes of `seeds`, driving every agent with `act()` (commands, rad or m)."""
-    prismatic = np.array([a.joint.kind is JointType.PRISMATIC for a in env.robot.agents])
-    unit = np.where(prismatic, 1000.0, 1.0)  # m -> mm
-    success_at = np.where(prismatic, 0.001, 0.01)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per tick |position - commanded profile| (ticks, N) and per episode final errors
+    (episodes, N), rad or m, over the episodes of `seeds`, every agent driven by `act()`."""
     expert = MinimumJerkPolicy()
-    tracking, final, successes = [], [], 0
+    tracking, final = [], []
     for seed in seeds:
         env.reset(seed=seed)
         reset()
         while env.agents:
             command = act()
             env.step({n: command[i : i + 1] for i, n in enumerate(env.possible_agents)})
-            reference = expert.act(env.observation)
-            tracking.append(np.abs(env.sim.positions - reference) * unit)
-        error = env.final_errors()
-        final.append(error * unit)
-        successes += bool(np.all(error < success_at))
-    track, last = np.array(tracking), np.array(final)
+            tracking.append(np.abs(env.sim.positions - expert.act(env.observation)))
+        final.append(env.final_errors())
+    width = len(env.possible_agents)
+    return np.reshape(tracking, (-1, width)), np.reshape(final, (-1, width))
+
+
+def _score(item: Episodes) -> tuple[np.ndarray, np.ndarray]:
+    assert item.controller is not None
+    env = ArmTeamEnv(item.robot, max_motion_s=item.config.max_motion_s)
+    act, reset = item.controller.actor(env)
+    return rollout_errors(env, act, item.seeds, reset)
+
+
+def summarise(robot: RobotModel, tracking: np.ndarray, final: np.ndarray) -> dict[str, float]:
+    """Mean tracking and final error (rad; mm for prismatic joints) and the share of episodes
+    where every agent ends within 0.01 rad / 1 mm."""
+    prismatic = np.array([a.joint.kind is JointType.PRISMATIC for a in robot.agents])
+    unit = np.where(prismatic, 1000.0, 1.0)  # m -> mm
+    success_at = np.where(prismatic, 0.001, 0.01)
+    track, last = tracking * unit, final * unit
     return {
         "tracking_error_rad": float(track[:, ~prismatic].mean()),
         "tracking_error_mm": float(track[:, prismatic].mean()),
         "final_error_rad": float(last[:, ~prismatic].mean()),
         "final_error_mm": float(last[:, prismatic].mean()),
-        "success": successes / max(len(seeds), 1),
+        "success": float(np.all(final < success_at, axis=1).mean()) if len(final) else 0.0,
     }
+
+
+def evaluate(
+    robot: RobotModel,
+    controller: Controller,
+    seeds: range,
+    config: TrainConfig = TrainConfig(),
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, float]:
+    """`summarise` of `controller` over the episodes of `seeds`, fanned out as `collect` is."""
+    items = _chunks(robot, config, seeds, controller=controller)
+    parts = _run(_score, items, f"scoring {controller.kind}", progress)
+    tracking = np.concatenate([part[0] for part in parts])
+    final = np.concatenate([part[1] for part in parts])
+    return summarise(robot, tracking, final)
 
 
 def train_behaviour_cloning(
@@ -227,17 +332,16 @@ def train_behaviour_cloning(
     and the teacher."""
     began = time.monotonic()
     env = ArmTeamEnv(robot, max_motion_s=config.max_motion_s)
-    data = collect(env, config, progress)
+    data = collect(robot, config, progress)
     weights, loss = fit(data, env, config, progress)
-    policy = LearnedPolicy(weights, env.possible_agents)
     first = config.seed + HELD_OUT_SEED_OFFSET
     seeds = range(first, first + config.held_out_episodes)
     report = Report(demonstrations=len(data), train_loss=loss)
-    report.held_out["policy"] = evaluate(env, lambda: policy.act(env.observation), seeds)
-    classical, teacher = MinimumJerkPolicy(), LagCompensatingTeacher(env)
-    report.held_out["classical"] = evaluate(env, lambda: classical.act(env.observation), seeds)
-    report.held_out["teacher"] = evaluate(
-        env, lambda: teacher.act(env.observation), seeds, teacher.reset
-    )
+    for name, controller in (
+        ("policy", Controller("learned", weights)),
+        ("classical", Controller("classical")),
+        ("teacher", Controller("teacher")),
+    ):
+        report.held_out[name] = evaluate(robot, controller, seeds, config)
     report.seconds = time.monotonic() - began
     return weights, report
