@@ -42,7 +42,11 @@ class TorchPolicy:
         torch, weights = self.torch, self.weights
         features = observation_features(observation, self.types, len(weights.type_names))
         count = features.shape[0]
-        text = torch.zeros((count, max(weights.embedding_dim, 1)))  # no goal text: no FiLM
+        embedding = observation.goal_embedding
+        if weights.embedding_dim > 0 and embedding.shape[1] == weights.embedding_dim:
+            text = torch.from_numpy(np.ascontiguousarray(embedding, dtype=np.float32))
+        else:  # no goal text: the FiLM layers take a width-1 zero input
+            text = torch.zeros((count, max(weights.embedding_dim, 1)))
         with torch.no_grad():
             y = self.model(torch.from_numpy(features), text).numpy().astype(np.float64)
         _, half = joint_scale(observation.lower, observation.upper)

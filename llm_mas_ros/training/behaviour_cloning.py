@@ -15,6 +15,7 @@ controller on the same goals. Units: rad or m, s.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -30,6 +31,7 @@ from ..core.control.learned_policy import (
     residual_target,
     torch_model,
 )
+from ..core.control.manner import MannerModel
 from ..core.control.policies import MinimumJerkPolicy, Observation
 from ..core.robot.model import JointType, RobotModel
 from ..core.sim.multi_agent_env import ArmTeamEnv
@@ -56,6 +58,14 @@ class TrainConfig:
     threads: int = 2
     workers: int = 0  # processes that roll out episodes (0: in this process)
     ray_address: str | None = None  # 'auto' or a Ray cluster address: roll out on Ray instead
+    # the manner words' embedding and tempo (manner_embedding.build_manner) the envs read goals
+    # with and the weights carry; None: no text (motions keep their style's tempo)
+    manner: MannerModel | None = None
+
+
+def make_env(robot: RobotModel, config: TrainConfig) -> ArmTeamEnv:
+    """The training env of `config`: its episode length, its manner model."""
+    return ArmTeamEnv(robot, max_motion_s=config.max_motion_s, encoder=config.manner)
 
 
 @dataclass
@@ -188,7 +198,7 @@ def _demonstrate(item: Episodes) -> Demonstrations:
     """The teacher's demonstrations over the episodes of `item`. Each episode's noise comes
     from its own seed, so the data do not depend on how episodes were split over workers."""
     config = item.config
-    env = ArmTeamEnv(item.robot, max_motion_s=config.max_motion_s)
+    env = make_env(item.robot, config)
     expert_policy = LagCompensatingTeacher(env)
     features, labels = [], []
     names = env.possible_agents
@@ -260,7 +270,7 @@ def fit(
         loss_mean = total / max(batches, 1)
         if progress:
             progress(f"epoch {epoch + 1}/{config.epochs}: loss {loss_mean:.4f}")
-    return export_weights(model), loss_mean
+    return dataclasses.replace(export_weights(model), manner=config.manner), loss_mean
 
 
 def rollout_errors(
@@ -287,7 +297,7 @@ def rollout_errors(
 
 def _score(item: Episodes) -> tuple[np.ndarray, np.ndarray]:
     assert item.controller is not None
-    env = ArmTeamEnv(item.robot, max_motion_s=item.config.max_motion_s)
+    env = make_env(item.robot, item.config)
     act, reset = item.controller.actor(env)
     return rollout_errors(env, act, item.seeds, reset)
 
@@ -331,7 +341,7 @@ def train_behaviour_cloning(
     """Demonstrations, training, and the held-out comparison with the classical controller
     and the teacher."""
     began = time.monotonic()
-    env = ArmTeamEnv(robot, max_motion_s=config.max_motion_s)
+    env = make_env(robot, config)
     data = collect(robot, config, progress)
     weights, loss = fit(data, env, config, progress)
     first = config.seed + HELD_OUT_SEED_OFFSET

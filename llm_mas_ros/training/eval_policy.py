@@ -5,8 +5,12 @@ Held-out phrasings: style words the agent language knows but `TRAIN_STYLES` lack
 briskly, rapidly, swiftly, softly, ...), multi-word style phrases ('at a leisurely speed',
 'with gentle motion'), other verbs, units spelt out (radians, millimetres, seconds), the
 duration before the verb, and other hold / wave / open / close words; every goal is checked to
-parse and plan, as the robot would. Each episode runs twice from the same start: learned, then
-classical; the expert's minimum-jerk profile is the reference both track.
+parse and plan, as the robot would. Each episode runs twice from the same start: learned (its
+env reads each goal through the weights' manner model, so the words set its tempo and its FiLM
+input), then classical (the parser's style sets the tempo); each tracks the minimum-jerk profile
+its agent planned. `slow_over_fast`: settle time of held-out slow words over held-out fast ones
+on the same goals; `slow_over_fast_ablated`: the same for the learned policy with every goal
+embedding zeroed (the words unread), which should collapse toward 1.
 Units: rad (revolute joints) and mm (the gripper), s; step costs in microseconds.
 """
 
@@ -24,8 +28,9 @@ from typing import Any
 import numpy as np
 
 from ..core.control.learned_policy import LearnedPolicy, PolicyWeights
+from ..core.control.manner import AblatedManner
 from ..core.control.motion import plan_motion
-from ..core.control.policies import MinimumJerkPolicy, Observation
+from ..core.control.policies import GoalEncoder, MinimumJerkPolicy, Observation
 from ..core.errors import LlmMasError, SubgoalError
 from ..core.language.agent_language import Skill, parse_subgoal
 from ..core.robot.model import Agent, AgentKind, JointType, RobotModel, load_robot
@@ -257,20 +262,28 @@ def _style_ratio(
 def evaluate(
     robot: RobotModel, weights: PolicyWeights, episodes: int, seed: int
 ) -> tuple[dict[str, Any], dict[str, list[Rollout]]]:
-    env = ArmTeamEnv(robot, max_motion_s=4.0, settle_s=1.0)
-    learned = LearnedPolicy(weights, env.possible_agents)
-    classical = MinimumJerkPolicy()
+    """Learned vs classical on the same held-out episodes: each in an env that reads goals as
+    its agents would (the learned one through the weights' manner model: tempo and
+    embedding from the words; the classical one by the parser's style), and the slow / fast
+    ratio once more with the learned policy's embedding ablated (zeroed)."""
+
+    def env_of(encoder: GoalEncoder | None) -> ArmTeamEnv:
+        return ArmTeamEnv(robot, max_motion_s=4.0, settle_s=1.0, encoder=encoder)
+
+    envs = {"learned": env_of(weights.manner), "classical": env_of(None)}
+    learned = LearnedPolicy(weights, envs["learned"].possible_agents)
     policies: dict[str, Callable[[Observation], np.ndarray]] = {
         "learned": learned.command,  # unclipped: a command beyond the limits counts
-        "classical": classical.act,
+        "classical": MinimumJerkPolicy().act,
     }
     rng = np.random.default_rng(EVAL_SEED_OFFSET + seed)
     plan: list[Episode] = []
     runs: dict[str, list[Rollout]] = {name: [] for name in policies}
     blocked: list[dict[str, str]] = []
+    max_motion_s = envs["learned"].max_motion_s
     while len(plan) < episodes and len(blocked) < 2 * episodes:  # a blocked one is replaced
-        episode = sample_episode(robot, rng, env.max_motion_s)
-        episode_runs = {name: rollout(env, episode, act) for name, act in policies.items()}
+        episode = sample_episode(robot, rng, max_motion_s)
+        episode_runs = {name: rollout(envs[name], episode, act) for name, act in policies.items()}
         if _blocked(episode_runs["classical"]):
             blocked.append(episode.goals)
             continue
@@ -279,10 +292,12 @@ def evaluate(
             runs[name].append(run)
     if not plan:
         raise LlmMasError(f"every one of {len(blocked)} sampled episodes put links in contact")
-    report: dict[str, Any] = {name: score(r, robot, env.dt) for name, r in runs.items()}
+    dt = envs["learned"].dt
+    report: dict[str, Any] = {name: score(r, robot, dt) for name, r in runs.items()}
     report["blocked_episodes"] = len(blocked)  # links in contact under the classical run
     report["blocked_goals"] = blocked[:3]
     for name, act in policies.items():
+        env = envs[name]
         report[name]["slow_over_fast"] = _style_ratio(env, robot, act, EVAL_SEED_OFFSET + seed)
         full = env.observation
         one = full.rows(0)
@@ -292,13 +307,23 @@ def evaluate(
         report[name]["step_us_batch_1"] = step_cost_us(single, one)
         report[name]["step_us_batch_7"] = step_cost_us(act, full)
     report["embedding_dim"] = weights.embedding_dim
-    report["slow_over_fast_ablated"] = (
-        "n/a: the weights read no text embedding (embedding_dim 0)"
-        if weights.embedding_dim == 0
-        else "not measured"
-    )
+    report["slow_over_fast_ablated"] = _ablated_ratio(robot, weights, env_of, seed)
     report["goals"] = [episode.goals for episode in plan[:3]]
     return report, runs
+
+
+def _ablated_ratio(
+    robot: RobotModel,
+    weights: PolicyWeights,
+    env_of: Callable[[GoalEncoder | None], ArmTeamEnv],
+    seed: int,
+) -> float | str:
+    """`slow_over_fast` of the learned policy with its goals' embedding zeroed."""
+    if weights.manner is None:
+        return "n/a: the weights read no text (no manner model)"
+    env = env_of(AblatedManner(weights.manner))
+    ablated = LearnedPolicy(weights, env.possible_agents)
+    return _style_ratio(env, robot, ablated.command, EVAL_SEED_OFFSET + seed)
 
 
 def plot(runs: dict[str, list[Rollout]], robot: RobotModel, dt: float, path: str) -> None:

@@ -29,6 +29,7 @@ dimensionless (units of output_scale half ranges).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import time
@@ -458,7 +459,10 @@ def score(
     """`behaviour_cloning.evaluate` of the numpy runtime policy of `weights`, fanned out over
     the config's workers or Ray."""
     rollouts = TrainConfig(
-        max_motion_s=config.max_motion_s, workers=config.workers, ray_address=config.ray_address
+        max_motion_s=config.max_motion_s,
+        workers=config.workers,
+        ray_address=config.ray_address,
+        manner=weights.manner,
     )
     return evaluate(robot, Controller("learned", weights), seeds, rollouts)
 
@@ -503,7 +507,7 @@ def finetune(
     exists resumes from it (its timestep count, not from 0)."""
     began = time.monotonic()
     torch.set_num_threads(config.threads)
-    env = ArmTeamEnv(robot, max_motion_s=config.max_motion_s)
+    env = ArmTeamEnv(robot, max_motion_s=config.max_motion_s, encoder=weights.manner)
     vec = AgentVecEnv(
         env,
         weights.output_scale,
@@ -522,7 +526,7 @@ def finetune(
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         model.save(path)
-    tuned = export_weights(model.policy.actor)
+    tuned = dataclasses.replace(export_weights(model.policy.actor), manner=weights.manner)
     train_s = time.monotonic() - began
     if progress:
         progress(f"rl: {model.num_timesteps} steps in {train_s:.0f} s; held-out comparison")

@@ -1,6 +1,7 @@
-"""`llm-mas-ros train-policy`: behaviour cloning of the agents' policy, then PPO fine-tuning on
-the team reward (`rl_finetune`); the better of BC and BC+RL on the held-out episodes is written
-to a .npz, and the report says which and why."""
+"""`llm-mas-ros train-policy`: the manner words' embedding and tempo head (`manner_embedding`),
+behaviour cloning of the agents' policy, then PPO fine-tuning on the team reward
+(`rl_finetune`); the better of BC and BC+RL on the held-out episodes is written to a .npz (with
+the manner model inside), and the report says which and why."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..core.control.learned_policy import PolicyWeights
+from ..core.control.manner import MannerModel
 from ..core.errors import ConfigError, LlmMasError
 from ..core.robot.model import RobotModel, load_robot
 from ..launcher.bringup import config_files
@@ -25,6 +29,7 @@ from .fan_out import ray_session
 DEFAULT_RL_STEPS = 600_000
 BC_FILE = "bc.npz"  # in the --resume folder: BC weights, reused when present
 RL_CHECKPOINT = "ppo.zip"  # in the --resume folder: the PPO checkpoint
+MANNER_FILE = "manner.npz"  # in the --resume folder: the manner model, reused when present
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="roll out on Ray: auto (a running cluster), local (a private instance), host:port",
     )
+    parser.add_argument(
+        "--language-model",
+        default="smollm2",
+        metavar="MODEL",
+        help="what embeds the manner words: smollm2 (the embedded planner model), a "
+        "transformers model folder, or none (the policy reads no text; motions keep their "
+        "style's tempo)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
 
@@ -72,6 +85,27 @@ def _check(args: argparse.Namespace) -> None:
         raise ConfigError(f"--rl-steps must be 0 or more, not {args.rl_steps}")
     if args.workers < 0:
         raise ConfigError(f"--workers must be 0 or more, not {args.workers}")
+
+
+def _manner(
+    robot: RobotModel, args: argparse.Namespace, work: Path | None, progress: Callable[[str], None]
+) -> tuple[MannerModel | None, dict[str, Any]]:
+    """The manner model: from the work folder when it has one, else built (and saved there)."""
+    if args.language_model == "none":
+        return None, {"language_model": None}
+    saved = work / MANNER_FILE if work else None
+    if saved is not None and saved.exists():
+        progress(f"manner embedding: reusing {saved}")
+        with np.load(saved, allow_pickle=False) as data:
+            manner = MannerModel.from_arrays({name: data[name] for name in data.files})
+        return manner, {"reused": str(saved)}
+    from .manner_embedding import build_manner  # torch and transformers: only when building
+
+    manner, report = build_manner(robot, args.language_model, progress=progress)
+    if saved is not None:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(saved, **manner.arrays())  # type: ignore[arg-type]
+    return manner, report
 
 
 def _behaviour_cloning(
@@ -124,14 +158,6 @@ def train_policy(argv: Sequence[str] | None = None) -> int:
     try:
         _check(args)
         robot = load_robot([config_files(args.config)["robot"]] if args.config else None)
-        config = TrainConfig(
-            episodes=args.episodes,
-            held_out_episodes=args.held_out,
-            epochs=args.epochs,
-            seed=args.seed,
-            workers=args.workers,
-            ray_address=args.ray,
-        )
         quiet = args.json
 
         def progress(line: str) -> None:
@@ -139,6 +165,16 @@ def train_policy(argv: Sequence[str] | None = None) -> int:
                 print(line, file=sys.stderr, flush=True)
 
         work = Path(args.resume) if args.resume else None
+        manner, manner_report = _manner(robot, args, work, progress)
+        config = TrainConfig(
+            episodes=args.episodes,
+            held_out_episodes=args.held_out,
+            epochs=args.epochs,
+            seed=args.seed,
+            workers=args.workers,
+            ray_address=args.ray,
+            manner=manner,
+        )
         # one Ray instance for every fan-out of the run (none without --ray)
         with ray_session(args.ray, args.workers) if args.ray else contextlib.nullcontext():
             weights, report = _behaviour_cloning(robot, config, work, progress)
@@ -155,7 +191,14 @@ def train_policy(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(
             json.dumps(
-                {**report, "rl": rl, "weights": str(out), "total_seconds": seconds}, indent=2
+                {
+                    "manner": manner_report,
+                    **report,
+                    "rl": rl,
+                    "weights": str(out),
+                    "total_seconds": seconds,
+                },
+                indent=2,
             )
         )
     else:

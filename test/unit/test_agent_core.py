@@ -18,7 +18,9 @@ from llm_mas_ros.core.language.agent_language import STYLE_WORDS, Skill
 
 
 def make_group(arm, encoder=None):
-    group = AgentGroup(arm.agents, arm, encoder=encoder)
+    """The agents on the classical controller (what they do, whatever the policy; the learned
+    policy's own tests are test_policy_guard and test_manner)."""
+    group = AgentGroup(arm.agents, arm, MinimumJerkPolicy(), encoder)
     for core in group.cores:
         core.observe(0.0, 0.0, now=0.0)
     return group
@@ -320,16 +322,19 @@ def test_minimum_jerk_profile_is_smooth_and_batched():
 
 
 class CountingEncoder:
-    """A stand-in for a text encoder: records every text it embeds."""
+    """A stand-in for a text encoder: records every manner it embeds."""
 
     dim = 4
 
     def __init__(self):
         self.texts = []
 
-    def encode(self, text):
-        self.texts.append(text)
+    def encode(self, manner):
+        self.texts.append(manner)
         return np.full(self.dim, len(self.texts), dtype=np.float32)
+
+    def speed_fraction(self, embedding):
+        raise AssertionError("a classical agent takes its tempo from the style")
 
 
 def goal_row(group, name):
@@ -411,13 +416,14 @@ def test_the_encoder_runs_once_per_accepted_goal_never_per_tick(arm):
     row = group.cores.index(elbow)
     assert group.observation.goal_embedding.shape == (len(arm.agents), encoder.dim)
     assert group.observation.goal_embedding.dtype == np.float32
-    elbow.receive_goal("move to 45 degrees", 0.0)
+    elbow.receive_goal("move to 45 degrees gingerly", 0.0)
     now = track(group, 0.5)
-    elbow.receive_goal("move to 400 degrees", now)  # refused: nothing to embed
-    elbow.receive_goal("move to 10 degrees", now)
+    elbow.receive_goal("move to 400 degrees hastily", now)  # parsed, embedded, then refused
+    elbow.receive_goal("move to 4OO degrees", now)  # unparsable: nothing to embed
+    elbow.receive_goal("move to 10 degrees", now)  # no manner words: embedded as ""
     track(group, now + 0.5, start=now)
-    assert encoder.texts == ["move to 45 degrees", "move to 10 degrees"]
-    np.testing.assert_array_equal(group.observation.goal_embedding[row], np.full(4, 2.0))
+    assert encoder.texts == ["gingerly", "hastily", ""]
+    np.testing.assert_array_equal(group.observation.goal_embedding[row], np.full(4, 3.0))
     assert not np.delete(group.observation.goal_embedding, row, axis=0).any()
 
 

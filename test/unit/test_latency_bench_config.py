@@ -93,12 +93,13 @@ def test_the_naive_torch_policy_computes_the_tuned_policys_commands(arm: RobotMo
 
     torch.manual_seed(0)
     model = torch_model(arm.agent_names, 4, hidden=(16, 8))
-    with torch.no_grad():  # FiLM biases away from identity: the text-free path reads them
+    with torch.no_grad():  # FiLM away from identity: both paths must read the embedding
         for layer in [*model.gamma, *model.beta]:
             layer.bias.normal_(0.0, 0.3)
+            layer.weight.normal_(0.0, 0.3)
     weights = export_weights(model)
     count = len(arm.agents)
-    obs = Observation.zeros(count)
+    obs = Observation.zeros(count, 4)
     obs.lower[:] = [a.joint.lower for a in arm.agents]
     obs.upper[:] = [a.joint.upper for a in arm.agents]
     obs.position[:] = 0.3 * obs.lower + 0.7 * obs.upper
@@ -107,7 +108,8 @@ def test_the_naive_torch_policy_computes_the_tuned_policys_commands(arm: RobotMo
     obs.duration_s[:] = 1.0
     obs.elapsed_s[:] = 0.25
     for row, agent in enumerate(arm.agents[:-1]):
-        obs.set_goal(row, parse_subgoal("move to 20 degrees slowly", agent), 0.35)
+        embedding = np.random.default_rng(row).normal(size=4).astype(np.float32)
+        obs.set_goal(row, parse_subgoal("move to 20 degrees slowly", agent), 0.35, embedding)
     numpy_commands = LearnedPolicy(weights, arm.agent_names).act(obs).copy()
     names = arm.agent_names
     torch_commands = np.array(

@@ -11,15 +11,19 @@ from llm_mas_ros.core.sim.multi_agent_env import ArmTeamEnv
 
 
 class WordHashEncoder:
-    """A stand-in text encoder: each word adds a fixed random vector."""
+    """A stand-in text encoder: each manner word adds a fixed random vector; no tempo of its
+    own (motions keep their style's)."""
 
     dim = 8
 
-    def encode(self, text: str) -> np.ndarray:
+    def encode(self, manner: str) -> np.ndarray:
         vector = np.zeros(self.dim, dtype=np.float32)
-        for word in text.split():
+        for word in manner.split():
             vector += np.random.default_rng(sum(map(ord, word))).normal(size=self.dim)
         return vector.astype(np.float32)
+
+    def speed_fraction(self, embedding: np.ndarray) -> None:
+        return None
 
 
 @pytest.fixture(scope="module")
@@ -68,20 +72,33 @@ def test_seeded_reset_and_steps_repeat_exactly(env: ArmTeamEnv):
     assert all(np.array_equal(a, b) for a, b in zip(trace, again, strict=True))
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_the_expert_reaches_every_goal(env: ArmTeamEnv, seed: int):
-    _, infos = env.reset(seed=seed)
-    assert all(info["error"] == "" for info in infos.values())  # every sampled goal is valid
-    run(env, env.expert_actions)
+def test_the_expert_reaches_every_goal(env: ArmTeamEnv):
+    """Over seeded episodes: every sampled goal is accepted (a note, such as a stretched
+    duration, is no refusal), and every joint ends within
+    tolerance, except in an episode whose random poses put links in contact (no controller
+    reaches those goals; eval-policy leaves them out the same way)."""
     prismatic = [a.joint.kind is JointType.PRISMATIC for a in env.robot.agents]
     tolerance = np.where(prismatic, 0.001, 0.01)  # 1 mm, 0.01 rad
-    assert np.all(env.final_errors() < tolerance)
+    reached = 0
+    for seed in range(6):
+        _, infos = env.reset(seed=seed)
+        assert all(info["state"] != "error" for info in infos.values())  # none refused
+        contact = 0
+        while env.agents:
+            env.step(env.expert_actions())
+            contact += env.sim.contact_count > 0
+        if contact:
+            continue
+        assert np.all(env.final_errors() < tolerance), seed
+        reached += 1
+    assert reached >= 4
 
 
 def test_goals_can_be_given(env: ArmTeamEnv):
-    goals = {name: "hold" for name in env.possible_agents} | {"elbow": "move to 30 degrees"}
+    goals = {name: "hold" for name in env.possible_agents}
+    goals["elbow"] = "move to 30 degrees gently"
     obs, infos = env.reset(seed=0, options={"goals": goals})
-    assert infos["elbow"]["goal"] == "move to 30 degrees"
+    assert infos["elbow"]["goal"] == "move to 30 degrees gently"
     assert np.any(obs["elbow"][-WordHashEncoder.dim :] != obs["wrist_1"][-WordHashEncoder.dim :])
     run(env, env.expert_actions)
     assert abs(env.sim.positions[2] - np.radians(30)) < 0.01
@@ -95,3 +112,15 @@ def test_the_expert_scores_higher_than_a_frozen_policy(env: ArmTeamEnv):
         start = {n: env.sim.positions[i : i + 1] for i, n in enumerate(env.possible_agents)}
         frozen = run(env, lambda start=start: start)
         assert expert > frozen
+
+
+def test_with_a_manner_model_the_words_time_the_motions(arm: RobotModel):
+    from test_manner import FAST, toy_manner
+
+    goals = {name: "hold" for name in arm.agent_names}
+    durations = {}
+    for encoder in (None, toy_manner()):
+        env = ArmTeamEnv(arm, encoder=encoder)
+        env.reset(seed=0, options={"goals": goals | {"elbow": f"move to 30 degrees {FAST}"}})
+        durations[encoder is None] = env.end_s[arm.agent_names.index("elbow")]
+    assert durations[False] == pytest.approx(durations[True] / 2.0)  # twice the default speed

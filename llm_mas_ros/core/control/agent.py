@@ -96,8 +96,9 @@ class AgentCore:
     """One agent's goal, motion and state. Positions in rad or m, times in s.
 
     The agent owns row `row` of `observation` (its group's, or a one-row one of its own): it
-    writes the goal slots there when it accepts a goal, with `encoder`'s embedding of the goal
-    text when one is given, and clears them when it holds for another reason."""
+    writes the goal slots there when it accepts a goal, with `encoder`'s embedding of the goal's
+    manner words when one is given, and clears them when it holds for another reason. While
+    `reads_manner` (a learned policy drives it) the embedding's tempo also times the motion."""
 
     def __init__(
         self,
@@ -139,6 +140,7 @@ class AgentCore:
         )
         self.policy = PolicyKind.CLASSICAL.value  # what its group runs for it (name of a kind)
         self.fallback = ""  # why it runs the classical controller though configured learned
+        self.reads_manner = False  # its motion is timed by the encoder's tempo, not the style
 
     # -- inputs -------------------------------------------------------------------------------
     def observe(self, position: float, velocity: float, now: float) -> None:
@@ -323,9 +325,12 @@ class AgentCore:
         if self.is_stale(now):
             raise SubgoalError("joint state is stale: cannot move")
         goal = parse_subgoal(text, self.agent, self.robot.poses)
-        motion = plan_motion(goal, self.agent, self._here(), self.robot)
         # Once per goal, here rather than in fill(): the first tick of the goal reads it.
-        embedding = self.encoder.encode(self.goal) if self.encoder else None
+        embedding = self.encoder.encode(goal.manner) if self.encoder else None
+        speed = None
+        if self.reads_manner and self.encoder and embedding is not None:
+            speed = self.encoder.speed_fraction(embedding)
+        motion = plan_motion(goal, self.agent, self._here(), self.robot, speed_fraction=speed)
         self.observation.set_goal(self.row, goal, motion.target, embedding)
         self.error = "; ".join(motion.notes)
         self.motion = motion
@@ -362,6 +367,14 @@ class AgentCore:
         return float(min(1.0, (done + now - self.segment_started_at) / total))
 
 
+def _manner_of(policy: Policy) -> GoalEncoder | None:
+    """The manner model of a learned policy's weights (inside a guard or not), else None."""
+    learned = policy.learned_policy if isinstance(policy, GuardedPolicy) else policy
+    weights = getattr(learned, "weights", None)
+    manner: GoalEncoder | None = getattr(weights, "manner", None)
+    return manner
+
+
 class AgentGroup:
     """All agents of one process: one observation, ONE policy call per tick."""
 
@@ -374,27 +387,35 @@ class AgentGroup:
     ):
         """`policy` None: each agent's as `robot.control` configures it (`build_policy`:
         learned rows and classical rows in one guarded step; `warnings` say what could not be
-        had). `encoder` (none by default: the classical policy reads no text) embeds each
-        accepted goal into the observation's `goal_embedding`, once per goal."""
+        had). `encoder` embeds each accepted goal's manner words into the observation's
+        `goal_embedding`, once per goal; by default the learned policy's own (`PolicyWeights.
+        manner`), none for the classical controller, which reads no text. Agents not on the
+        classical controller take their tempo from the encoder (`AgentCore.reads_manner`)."""
+        self.warnings: tuple[str, ...] = ()
+        self.guard: GuardedPolicy | None = None
+        classical = PolicyKind.CLASSICAL.value
+        kinds, fallbacks = [classical] * len(agents), [""] * len(agents)
+        if policy is None:
+            choice = build_policy(agents, robot)
+            policy, self.guard, self.warnings = choice.policy, choice.guard, choice.warnings
+            kinds = [kind.value for kind in choice.kinds]
+            fallbacks = list(choice.fallback)
+        elif isinstance(policy, GuardedPolicy):
+            self.guard = policy
+            kinds = [
+                (PolicyKind.LEARNED if on else PolicyKind.CLASSICAL).value for on in policy.learned
+            ]
+        elif not isinstance(policy, MinimumJerkPolicy):
+            kinds = [policy.name] * len(agents)
+        encoder = encoder or _manner_of(policy)
         self.observation = Observation.zeros(len(agents), encoder.dim if encoder else 0)
         self.cores = [
             AgentCore(agent, robot, self.observation, row, encoder)
             for row, agent in enumerate(agents)
         ]
-        self.warnings: tuple[str, ...] = ()
-        self.guard: GuardedPolicy | None = None
-        if policy is None:
-            choice = build_policy(agents, robot)
-            policy, self.guard, self.warnings = choice.policy, choice.guard, choice.warnings
-            for core, kind, why in zip(self.cores, choice.kinds, choice.fallback, strict=True):
-                core.policy, core.fallback = kind.value, why
-        elif isinstance(policy, GuardedPolicy):
-            self.guard = policy
-            for core, on in zip(self.cores, policy.learned, strict=True):
-                core.policy = (PolicyKind.LEARNED if on else PolicyKind.CLASSICAL).value
-        elif not isinstance(policy, MinimumJerkPolicy):
-            for core in self.cores:
-                core.policy = policy.name
+        for core, kind, why in zip(self.cores, kinds, fallbacks, strict=True):
+            core.policy, core.fallback = kind, why
+            core.reads_manner = encoder is not None and kind != classical
         self.policy: Policy = policy
         self.fallbacks = 0  # agents the guard moved to the classical controller so far
         self.observation.lower[:] = [a.joint.lower for a in agents]
@@ -456,6 +477,7 @@ class AgentGroup:
         for row, core in enumerate(self.cores):
             if guard.fallback[row] and not core.fallback:
                 core.policy, core.fallback = PolicyKind.CLASSICAL.value, guard.fallback[row]
+                core.reads_manner = False
 
     def fallen_back(self) -> list[str]:
         """'agent: why' of every agent that runs the classical controller as a fallback."""

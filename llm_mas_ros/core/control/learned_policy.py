@@ -2,9 +2,12 @@
 
 Inputs per agent (one row of `Observation`, turned into `FEATURE_NAMES` by
 `observation_features`): the joint state, the planned segment, its minimum-jerk phase and the
-classical controller's command and velocity on it, the goal's numeric slots, a one-hot of the
-agent's type (its name in the weights' `type_names`), and the goal's text embedding, which
-conditions every hidden layer by FiLM (h <- (1 + g(e)) h + b(e)).
+classical controller's command and velocity on it, the goal's numeric slots and skill, a one-hot
+of the agent's type (its name in the weights' `type_names`), and the text embedding of the
+goal's manner words (`manner.MannerModel`, which the weights carry), which conditions every
+hidden layer by FiLM (h <- (1 + g(e)) h + b(e)). The style the parser read is no input: the
+policy knows how to move only from the words' embedding, whose tempo head also times the
+motion (the agent plans the segment at `MannerModel.speed_fraction`).
 
 Output: the next command as a residual on the classical controller's command `base`,
     command = base + output_scale * half_range * y            (`command_from_output`),
@@ -37,11 +40,12 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..errors import ConfigError
+from .manner import MannerModel
 from .policies import (
     SKILL_CODES,
-    STYLE_CODES,
     MinimumJerkPolicy,
     Observation,
+    clip_into,
     minimum_jerk_fraction,
     minimum_jerk_rate,
 )
@@ -68,7 +72,6 @@ GOAL_FEATURES = (
     "goal_amplitude",  # wave amplitude / half, 0 when not said
     "goal_repetitions",  # wave repetitions, 0 for other skills
     *(f"skill_{skill.name.lower()}" for skill in SKILL_CODES),  # one-hot of SKILL_CODES
-    *(f"style_{style}" for style in STYLE_CODES),  # one-hot of STYLE_CODES; none: all 0
 )
 FEATURE_NAMES = STATE_FEATURES + GOAL_FEATURES
 SCALED_FEATURES = 7  # STATE_FEATURES[:7] are divided by the joint's half range
@@ -141,12 +144,9 @@ def observation_features(
         out[:, column] = values
     rows = np.arange(count)
     skill_at = len(columns)
-    style_at = skill_at + len(SKILL_CODES)
     type_at = len(FEATURE_NAMES)
     skill = np.nan_to_num(obs.goal_skill, nan=-1.0).astype(np.int64)
-    style = np.nan_to_num(obs.goal_style, nan=-1.0).astype(np.int64)
     out[rows[skill >= 0], skill_at + skill[skill >= 0]] = 1.0
-    out[rows[style >= 0], style_at + style[style >= 0]] = 1.0
     out[rows[types >= 0], type_at + types[types >= 0]] = 1.0
     return out
 
@@ -181,7 +181,8 @@ def command_from_output(
 class PolicyWeights:
     """The trained network: `hidden[i]` = (W (in, out), b (out,)), FiLM `film[i]` = (Wg, bg,
     Wb, bb) from the embedding (E, out) per hidden layer (empty when embedding_dim is 0), and
-    the output layer (W (H, 1), b (1,)); all float32."""
+    the output layer (W (H, 1), b (1,)); all float32. `manner` embeds the goals' manner words
+    (its dim is embedding_dim) and times them; None: the weights read no text."""
 
     type_names: tuple[str, ...]
     embedding_dim: int
@@ -189,6 +190,7 @@ class PolicyWeights:
     hidden: tuple[tuple[np.ndarray, np.ndarray], ...]
     film: tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]
     output: tuple[np.ndarray, np.ndarray]
+    manner: MannerModel | None = None
 
     @property
     def feature_count(self) -> int:
@@ -209,6 +211,8 @@ class PolicyWeights:
         for i, film in enumerate(self.film):
             for name, value in zip(("gw", "gb", "bw", "bb"), film, strict=True):
                 arrays[f"film{i}_{name}"] = value
+        if self.manner is not None:
+            arrays.update(self.manner.arrays())
         np.savez(path, **arrays)  # type: ignore[arg-type]
 
     @classmethod
@@ -237,6 +241,7 @@ class PolicyWeights:
                 hidden=hidden,
                 film=film,
                 output=(arrays["out_w"].astype(f32), arrays["out_b"].astype(f32)),
+                manner=MannerModel.from_arrays(arrays),
             )
             first = _aligned_first_layer(arrays, path)
         except KeyError as error:
@@ -284,9 +289,9 @@ def forward(weights: PolicyWeights, features: np.ndarray, embedding: np.ndarray)
     return y
 
 
-# Columns of `observation_features` before the skill and style one-hots; of those, the first
+# Columns of `observation_features` before the skill one-hot; of those, the first
 # TICK_FEATURES change every tick, the rest only with the goal.
-NUMERIC_FEATURES = len(FEATURE_NAMES) - len(SKILL_CODES) - len(STYLE_CODES)
+NUMERIC_FEATURES = len(FEATURE_NAMES) - len(SKILL_CODES)
 TICK_FEATURES = len(STATE_FEATURES)
 
 
@@ -296,7 +301,7 @@ class LearnedPolicy:
 
     `command` is the control-rate path: the same function as `forward(observation_features)`
     (a test checks), in float64 into arrays allocated once. What depends on the goal alone (the
-    goal slots, skill, style and agent type one-hots, the FiLM scales of the embedding) is
+    goal slots, skill and agent type one-hots, the FiLM scales of the embedding) is
     folded into per-row first-layer biases and FiLM terms, recomputed only when the
     observation's `goal_version` changes; a tick computes the 11 state features, 3 matrix
     products and the residual."""
@@ -319,10 +324,11 @@ class LearnedPolicy:
         self._out_w = weights.output[0].astype(f64)
         self._out_b = float(weights.output[1][0])
         widths = [w.shape[1] for w, _ in layers]
-        # Per-row terms of the goal, refreshed when the goal changes (see _refresh_goal).
-        self._goal_bias = np.zeros((count, widths[0]))
+        # Per-row terms of the goal, refreshed when the goal changes (see _refresh_goal): each
+        # layer's FiLM scale, and its bias with the goal's share and the FiLM shift folded in,
+        # so a tick computes z = (h W) * gamma + bias: one multiply and one add per layer.
         self._gamma = [np.ones((count, width)) for width in widths]
-        self._beta = [np.zeros((count, width)) for width in widths]
+        self._bias = [np.zeros((count, width)) for width in widths]
         self._goal_version = -1
         self._x = np.zeros((TICK_FEATURES, count))
         self._z = [np.zeros((count, width)) for width in widths]
@@ -357,12 +363,10 @@ class LearnedPolicy:
         self._tick_features(o, x)
         z = self._z[0]
         np.matmul(x.T, self._tick_w, out=z)
-        z += self._goal_bias
         h = self._activate(0, z)
-        for i, (w, b) in enumerate(self._layers, 1):
+        for i, (w, _) in enumerate(self._layers, 1):
             z = self._z[i]
             np.matmul(h, w, out=z)
-            z += b
             h = self._activate(i, z)
         np.matmul(h, self._out_w, out=self._y)
         command = self._command
@@ -370,7 +374,7 @@ class LearnedPolicy:
         command *= self._step
         command *= self._active  # only while the segment is under way (set by _tick_features)
         command += self.base
-        np.clip(command, o.lower, o.upper, out=command)  # see command_from_output
+        clip_into(command, o.lower, o.upper)  # see command_from_output
         return command
 
     def _tick_features(self, o: Observation, x: np.ndarray) -> None:
@@ -391,7 +395,7 @@ class LearnedPolicy:
         np.divide(
             o.elapsed_s, o.duration_s, out=phase, where=np.greater(o.duration_s, 0.0, out=mask)
         )
-        np.clip(phase, 0.0, 1.0, out=phase)
+        clip_into(phase, 0.0, 1.0)
         np.multiply(phase, 6.0, out=profile)  # s s s (10 + s (-15 + 6 s))
         profile += -15.0
         profile *= phase
@@ -401,7 +405,7 @@ class LearnedPolicy:
         np.multiply(cube, profile, out=profile)
         np.multiply(x[4], profile, out=base)  # start + distance x fraction, within the limits
         base += o.segment_start
-        np.clip(base, o.lower, o.upper, out=base)
+        clip_into(base, o.lower, o.upper)
         np.subtract(base, o.position, out=x[5])
         np.subtract(1.0, phase, out=rate)  # 30 s^2 (1 - s)^2 * distance / duration
         rate *= phase
@@ -417,17 +421,22 @@ class LearnedPolicy:
         x[:SCALED_FEATURES] *= self._inv_half
 
     def _refresh_goal(self, o: Observation) -> None:
-        """The goal's share of the first layer (its numeric slots and one-hots, the agent type)
-        and FiLM terms, per row, from the reference features of this observation."""
+        """Per row, from the reference features of this observation: the goal's share of the
+        first layer (its numeric slots and skill, the agent type), each layer's FiLM terms
+        (gamma, beta) of the embedding, and the folded bias gamma * (goal share + b) + beta."""
         features = observation_features(o, self.types, len(self.weights.type_names))
         goal = features[:, TICK_FEATURES:].astype(np.float64)
-        np.matmul(goal, self._first_w[TICK_FEATURES:], out=self._goal_bias)
-        self._goal_bias += self._first_b
+        first = self._bias[0]
+        np.matmul(goal, self._first_w[TICK_FEATURES:], out=first)
+        first += self._first_b
+        for i, (_, b) in enumerate(self._layers, 1):
+            self._bias[i][:] = b
         if self._conditioned:
             embedding = self._embedding(o).astype(np.float64)
             for i, (gw, gb, bw, bb) in enumerate(self._film_weights):
                 np.add(1.0, embedding @ gw + gb, out=self._gamma[i])
-                np.add(embedding @ bw, bb, out=self._beta[i])
+                self._bias[i] *= self._gamma[i]
+                self._bias[i] += embedding @ bw + bb
         self._goal_version, self._goal_of = o.goal_version, o
 
     def act(self, observation: Observation) -> np.ndarray:
@@ -440,10 +449,11 @@ class LearnedPolicy:
         return embedding.astype(np.float32, copy=False)
 
     def _activate(self, layer: int, z: np.ndarray) -> np.ndarray:
-        """FiLM (when the weights have it) and ReLU, in place."""
+        """z = (h W) -> FiLM-scaled (when the weights have it), the folded bias, ReLU; in
+        place."""
         if self._conditioned:
             z *= self._gamma[layer]
-            z += self._beta[layer]
+        z += self._bias[layer]
         np.maximum(z, 0.0, out=z)
         return z
 

@@ -52,10 +52,17 @@ def minimum_duration(distance: float, velocity_limit: float) -> float:
     return MIN_JERK_PEAK_RATIO * abs(distance) / velocity_limit
 
 
-def nominal_duration(distance: float, agent: Agent, style: str | None, robot: RobotModel) -> float:
-    """Duration (s) at the style's share of the velocity limit, at least MIN_SEGMENT_S."""
+def nominal_duration(
+    distance: float,
+    agent: Agent,
+    style: str | None,
+    robot: RobotModel,
+    speed_fraction: float | None = None,
+) -> float:
+    """Duration (s) at `speed_fraction` of the velocity limit (default: the style's share, from
+    `robot.control.speed_fraction`), at least MIN_SEGMENT_S."""
     speeds = robot.control.speed_fraction
-    fraction = speeds.get(style or "default", speeds["default"])
+    fraction = speed_fraction or speeds.get(style or "default", speeds["default"])
     limit = agent.joint.velocity if math.isfinite(agent.joint.velocity) else 1.0
     return max(MIN_SEGMENT_S, minimum_duration(distance, fraction * limit))
 
@@ -97,12 +104,19 @@ def _checked(target: float, agent: Agent, clamp: bool, notes: list[str]) -> floa
 
 
 def _timed(
-    start: float, target: float, goal: Subgoal, agent: Agent, robot: RobotModel, notes: list[str]
+    start: float,
+    target: float,
+    goal: Subgoal,
+    agent: Agent,
+    robot: RobotModel,
+    notes: list[str],
+    speed_fraction: float | None,
 ) -> Segment:
     distance = target - start
     shortest = minimum_duration(distance, agent.joint.velocity)
     if goal.duration_s is None:
-        return Segment(target, max(shortest, nominal_duration(distance, agent, goal.style, robot)))
+        nominal = nominal_duration(distance, agent, goal.style, robot, speed_fraction)
+        return Segment(target, max(shortest, nominal))
     if goal.duration_s + 1e-9 < shortest:
         notes.append(
             f"{agent.name}: duration stretched from {goal.duration_s:g} s to {shortest:.2f} s "
@@ -113,7 +127,12 @@ def _timed(
 
 
 def _wave(
-    goal: Subgoal, agent: Agent, start: float, robot: RobotModel, notes: list[str]
+    goal: Subgoal,
+    agent: Agent,
+    start: float,
+    robot: RobotModel,
+    notes: list[str],
+    speed_fraction: float | None,
 ) -> tuple[Segment, ...]:
     joint = agent.joint
     amplitude = goal.value
@@ -136,15 +155,23 @@ def _wave(
             style=goal.style,
             duration_s=None if total is None else total / len(targets),
         )
-        segments.append(_timed(previous, target, segment_goal, agent, robot, notes))
+        segment = _timed(previous, target, segment_goal, agent, robot, notes, speed_fraction)
+        segments.append(segment)
         previous = target
     return tuple(segments)
 
 
 def plan_motion(
-    goal: Subgoal, agent: Agent, start: float, robot: RobotModel, clamp: bool = False
+    goal: Subgoal,
+    agent: Agent,
+    start: float,
+    robot: RobotModel,
+    clamp: bool = False,
+    speed_fraction: float | None = None,
 ) -> Motion:
     """The motion that executes `goal` from `start` (rad or m), within the URDF limits.
+    `speed_fraction` (of the velocity limit) times a goal that names no duration, in place of
+    its style's (a learned policy's tempo, read from the goal's words).
 
     Raises SubgoalError when a target lies outside the position limits (or, with `clamp`,
     clamps it and says so in `notes`); stretches durations that would exceed the velocity limit.
@@ -158,6 +185,8 @@ def plan_motion(
     if goal.skill is Skill.RETURN:
         raise SubgoalError("'return' needs the planner, which knows where the joint was")
     if goal.skill is Skill.WAVE:
-        return Motion(start, _wave(goal, agent, start, robot, notes), tuple(notes))
+        segments = _wave(goal, agent, start, robot, notes, speed_fraction)
+        return Motion(start, segments, tuple(notes))
     target = _checked(_absolute_target(goal, agent, start, robot), agent, clamp, notes)
-    return Motion(start, (_timed(start, target, goal, agent, robot, notes),), tuple(notes))
+    segment = _timed(start, target, goal, agent, robot, notes, speed_fraction)
+    return Motion(start, (segment,), tuple(notes))

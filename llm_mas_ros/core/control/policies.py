@@ -112,14 +112,19 @@ class Observation:
 
 
 class GoalEncoder(Protocol):
-    """Text of a goal -> one row of `Observation.goal_embedding` (float32, shape (dim,)).
-    Called once per accepted goal (in the goal's callback, so the first tick of the goal reads
-    it), never per tick; an implementation may import torch, the core never does unless one
-    is configured."""
+    """A goal's manner words (`Subgoal.manner`) -> one row of `Observation.goal_embedding`
+    (float32, shape (dim,)), and the tempo that embedding asks for. Called once per accepted
+    goal (in the goal's callback, so the first tick of the goal reads it), never per tick; an
+    implementation may import torch, the core never does unless one is configured."""
 
     dim: int
 
-    def encode(self, text: str) -> np.ndarray: ...
+    def encode(self, manner: str) -> np.ndarray: ...
+
+    def speed_fraction(self, embedding: np.ndarray) -> float | None:
+        """The share of the velocity limit a goal with this embedding moves at when it names
+        no duration; None: its style's (`robot.control.speed_fraction`)."""
+        ...
 
 
 class Policy(Protocol):
@@ -128,6 +133,14 @@ class Policy(Protocol):
     name: str
 
     def act(self, observation: Observation) -> np.ndarray: ...
+
+
+def clip_into(values: np.ndarray, low: np.ndarray | float, high: np.ndarray | float) -> None:
+    """`np.clip(values, low, high, out=values)` as two ufunc calls: np.clip's dispatch costs
+    ~3.7 us per call on 7 values here, maximum + minimum ~1.3 us (measured); the same result,
+    NaN included. For the control-rate paths."""
+    np.maximum(values, low, out=values)
+    np.minimum(values, high, out=values)
 
 
 def minimum_jerk_fraction(phase: np.ndarray) -> np.ndarray:
@@ -158,5 +171,5 @@ class MinimumJerkPolicy:
         delta = observation.segment_target - observation.segment_start
         command: np.ndarray = observation.segment_start + delta * minimum_jerk_fraction(phase)
         if observation.lower.size:
-            np.clip(command, observation.lower, observation.upper, out=command)
+            clip_into(command, observation.lower, observation.upper)
         return command

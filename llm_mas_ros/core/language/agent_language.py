@@ -9,6 +9,10 @@ Numbers:  digits ('45', '-0.5', '.5'; a dot with no digit after it ends a senten
           (deg, degrees, °, rad, m, cm, mm, %); a bare number is degrees for a revolute joint and
           millimetres for a prismatic one. '%' is a share of the joint range.
 Timing:   'in|over|within|for N s'; style words slowly / gently / quickly (and common synonyms).
+Manner:   the style words, and any English adverb of manner ('hastily', 'gingerly'), kept as
+          written in `Subgoal.manner`: a learned policy reads their meaning from a text
+          embedding (its tempo), so a manner word no list names still changes how it moves; the
+          classical controller knows the style words only.
 
 Filler verbs ('bend', 'rotate', 'go', ...) and articles are allowed; any other word is an error,
 because an agent that guesses moves a real joint. Parsing yields a `Subgoal` in SI units.
@@ -16,6 +20,7 @@ because an agent that guesses moves a real joint. Parsing yields a `Subgoal` in 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Iterable
@@ -24,6 +29,7 @@ from enum import StrEnum
 
 from ..errors import LlmMasError, SubgoalError
 from ..robot.model import Agent, AgentKind, Dimension, JointType
+from .english import is_adverb_of_manner
 from .quantities import UNITS, Quantity, drop_sentence_dots, find_quantities, format_number
 
 MAX_GOAL_CHARS = 300
@@ -186,6 +192,7 @@ class Subgoal:
     duration_s: float | None = None
     style: str | None = None
     repetitions: int = 1
+    manner: str = ""  # the manner words as written ('at a leisurely pace' -> 'leisurely')
 
 
 def normalize(text: str) -> str:
@@ -245,11 +252,20 @@ def _take_repetitions(text: str) -> tuple[int | None, str]:
     return count, TIMES_RE.sub(" ", text, count=1)
 
 
-def _take_style(words: list[str]) -> tuple[str | None, list[str]]:
-    styles = {STYLE_WORDS[w] for w in words if w in STYLE_WORDS}
+def is_manner_word(word: str) -> bool:
+    """A word that says how to move, not what: a style word or an adverb of manner that the
+    agent language gives no other meaning ('still' and 'fully' stay filler)."""
+    return word in STYLE_WORDS or (word not in AGENT_LANGUAGE_WORDS and is_adverb_of_manner(word))
+
+
+def _take_manner(words: list[str]) -> tuple[str | None, str, list[str]]:
+    """(style, manner words as written, the other words)."""
+    manner = [w for w in words if is_manner_word(w)]
+    styles = {STYLE_WORDS[w] for w in manner if w in STYLE_WORDS}
     if len(styles) > 1:
         raise SubgoalError(f"conflicting style words: {', '.join(sorted(styles))}")
-    return (styles.pop() if styles else None), [w for w in words if w not in STYLE_WORDS]
+    rest = [w for w in words if not is_manner_word(w)]
+    return (styles.pop() if styles else None), " ".join(manner), rest
 
 
 def _to_si(quantity: Quantity, agent: Agent, relative: bool) -> float:
@@ -287,10 +303,11 @@ def parse_subgoal(text: object, agent: Agent, poses: Iterable[str] = ()) -> Subg
     quantity = _single_quantity(clean)
     if quantity is not None:
         clean = clean[: quantity.start] + " " + clean[quantity.end :]
-    style, words = _take_style(clean.split())
+    style, manner, words = _take_manner(clean.split())
     words = [w for w in words if w not in ("+", "-")]
     skill, pose = _skill_from_words(words, agent, set(poses))
-    return _assemble(skill, pose, quantity, agent, duration, style, repetitions)
+    goal = _assemble(skill, pose, quantity, agent, duration, style, repetitions)
+    return dataclasses.replace(goal, manner=manner) if manner else goal
 
 
 def _skill_from_words(
@@ -396,6 +413,6 @@ def render_subgoal(goal: Subgoal, agent: Agent) -> str:
     if goal.duration_s is not None:
         preposition = "for" if goal.skill is Skill.HOLD else "in"
         text += f" {preposition} {format_number(goal.duration_s, 2)} s"
-    if goal.style:
-        text += f" {goal.style}"
+    if goal.manner or goal.style:
+        text += f" {goal.manner or goal.style}"
     return text

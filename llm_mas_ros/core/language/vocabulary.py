@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import TypeVar
 
 from ..robot.model import AgentKind, RobotModel
@@ -30,6 +28,7 @@ from .agent_language import (
     WAVE_WORDS,
     normalize,
 )
+from .english import english_words
 from .quantities import AMOUNT_WORDS
 
 T = TypeVar("T")
@@ -51,14 +50,6 @@ BEFORE_A_THING = ARTICLES | {
 }
 OBJECT_PRONOUNS = frozenset({"it", "me", "us", "them", "him", "her"})
 FUZZY_MIN_LENGTH = 4  # shorter words are matched exactly: one edit turns 'arm' into 'art'
-ENGLISH_WORDS_FILE = Path(__file__).with_name("english_words.txt")
-
-
-@cache
-def english_words() -> frozenset[str]:
-    """Words of English (4+ letters): a real word is never a typo of a name ('pick', 'pack')."""
-    lines = ENGLISH_WORDS_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(line for line in lines if line and not line.startswith("#"))
 
 
 @dataclass(frozen=True)

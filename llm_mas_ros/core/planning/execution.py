@@ -164,7 +164,7 @@ class PlanExecution:
             hold_ahead = goal.agent in self._held_before and goal.goal != HOLD_GOAL
             baseline = reports[goal.agent].status.goal_count
             self._current[goal.agent] = _Pending(goal, baseline, hold_ahead)
-        longest = max((goal.duration_s or 0.0 for goal in step), default=0.0)
+        longest = max((goal.longest_s or goal.duration_s or 0.0 for goal in step), default=0.0)
         self._deadline = now + longest + self.step_timeout_margin_s
 
     # -- internals ------------------------------------------------------------------------------

@@ -35,12 +35,15 @@ ProposedStep = tuple[Proposal, ...]
 class Goal:
     """A checked subgoal: the canonical agent-language text the agent receives, its resolved
     final joint value (rad, or m for prismatic joints; None when it has none, e.g. 'hold') and
-    its duration (s)."""
+    its duration (s) at its style's speed. `longest_s`: the longest it may take where that is
+    longer (a learned agent times a goal's manner words itself, no slower than the slowest
+    configured speed): how long the planner waits before it calls the step late."""
 
     agent: str
     goal: str
     target: float | None
     duration_s: float | None
+    longest_s: float | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from ..control.motion import Motion, nominal_duration, plan_motion
 from ..errors import SubgoalError
 from ..language.agent_language import Skill, Subgoal, parse_subgoal, render_subgoal
-from ..robot.model import RobotModel
+from ..robot.model import Agent, RobotModel
 from .plan import Goal, Proposal, Rejection, Step
 
 
@@ -124,6 +124,16 @@ class SafetyShield:
             raise SubgoalError(f"where {agent} was when the instruction arrived is not known")
         return where
 
+    def _slowest(self, goal: Subgoal, agent: Agent, motion: Motion) -> float | None:
+        """How long `goal` may take (s) when a learned agent times it by its manner words:
+        at most at the slowest configured speed (the tempo head's lower bound); None when it
+        has none (the style's duration stands)."""
+        if not goal.manner or not motion.segments:
+            return None
+        slowest = min(self.robot.control.speed_fraction.values())
+        planned = plan_motion(goal, agent, motion.start, self.robot, speed_fraction=slowest)
+        return max(motion.duration_s, planned.duration_s)
+
     def _synchronise_poses(self, resolved: list[tuple[Proposal, Subgoal, Motion]]) -> list[Goal]:
         """Joints going to a named pose together arrive together: they share the longest
         nominal duration of the group (unless a duration was stated)."""
@@ -144,7 +154,7 @@ class SafetyShield:
             sent = _dispatch_form(goal, motion)
             target = None if goal.skill is Skill.HOLD else motion.target
             duration = sent.duration_s if sent.duration_s is not None else motion.duration_s
-            goals.append(
-                Goal(proposal.agent, render_subgoal(sent, agent), target, duration or None)
-            )
+            longest = self._slowest(sent, agent, motion) if sent.duration_s is None else None
+            text = render_subgoal(sent, agent)
+            goals.append(Goal(proposal.agent, text, target, duration or None, longest))
         return goals

@@ -7,9 +7,11 @@ parses (`parse_subgoal`) and plans (`plan_motion`) exactly as the robot does, an
 the classical `MinimumJerkPolicy` on the same observation.
 
 - Observation (per agent, float32): `learned_policy.FEATURE_NAMES` (joint state, segment and
-  phase, the goal's numeric slots, skill and style one-hots), one-hot agent type (the agents in
-  `possible_agents` order), then the goal's text embedding (`embedding_dim` columns; zeros
-  without an encoder). Positions are shares of the joint's half range, times in s.
+  phase, the goal's numeric slots and skill), one-hot agent type (the agents in
+  `possible_agents` order), then the embedding of the goal's manner words (`embedding_dim`
+  columns; zeros without an encoder). With an encoder, motions are timed by its tempo (as a
+  learned agent's are), without one by their style. Positions are shares of the joint's half
+  range, times in s.
 - Action (per agent): the next position command, shape (1,), rad or m, within the URDF limits
   (out-of-range commands are clipped by the servo, as on the robot).
 - One step is one control tick (1 / control rate, 10 ms by default) of MuJoCo physics.
@@ -44,7 +46,83 @@ from .arm import ArmSimulation
 from .sim_settings import SimSettings
 
 # Words of the generated phrasings (training). Held-out lists for evaluation are other tuples.
-TRAIN_STYLES = ("slowly", "slow", "gently", "carefully", "smoothly", "quickly", "fast", "quick")
+# Manner words of training, with the tempo each asks for (a style of robot.control's
+# speed_fraction; 'default' for words that say nothing about speed): the labels the tempo head
+# learns from, through the words' embedding. Most are adverbs the classical controller does not
+# know; evaluation uses other words (eval_policy.HELD_OUT_PHRASINGS).
+TRAIN_MANNER = {
+    **dict.fromkeys(
+        (
+            "slowly",
+            "slow",
+            "gradually",
+            "deliberately",
+            "patiently",
+            "hesitantly",
+            "calmly",
+            "peacefully",
+            "tentatively",
+            "reluctantly",
+        ),
+        "slowly",
+    ),
+    **dict.fromkeys(
+        (
+            "gently",
+            "carefully",
+            "smoothly",
+            "cautiously",
+            "delicately",
+            "tenderly",
+            "lightly",
+            "gingerly",
+            "warily",
+            "gracefully",
+            "quietly",
+        ),
+        "gently",
+    ),
+    **dict.fromkeys(
+        (
+            "quickly",
+            "fast",
+            "quick",
+            "hastily",
+            "hurriedly",
+            "promptly",
+            "immediately",
+            "instantly",
+            "urgently",
+            "suddenly",
+            "abruptly",
+            "frantically",
+            "vigorously",
+            "eagerly",
+            "impatiently",
+            "sharply",
+        ),
+        "quickly",
+    ),
+    **dict.fromkeys(
+        (
+            "normally",
+            "directly",
+            "precisely",
+            "exactly",
+            "simply",
+            "firmly",
+            "properly",
+            "correctly",
+            "accurately",
+            "automatically",
+            "manually",
+            "independently",
+            "separately",
+        ),
+        "default",
+    ),
+}
+TRAIN_STYLES = tuple(TRAIN_MANNER)
 TRAIN_MOVE_VERBS = ("move", "go", "rotate", "turn", "bring it", "set the joint", "")
 TRAIN_HOLD_PHRASES = ("hold", "stay still", "keep still", "hold position", "stay in place")
 TRAIN_WAVE_VERBS = ("wave", "waggle", "wiggle")
@@ -133,13 +211,16 @@ class RewardWeights:
 
 
 class _ZeroEncoder:
-    """No text encoder: the embedding columns stay zero."""
+    """No text encoder: the embedding columns stay zero, motions keep their style's tempo."""
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
 
-    def encode(self, text: str) -> np.ndarray:
+    def encode(self, manner: str) -> np.ndarray:
         return np.zeros(self.dim, dtype=np.float32)
+
+    def speed_fraction(self, embedding: np.ndarray) -> float | None:
+        return None
 
 
 class _Relay:
