@@ -339,11 +339,12 @@ def plot(runs: dict[str, list[Rollout]], robot: RobotModel, dt: float, path: str
     for i in range(count):
         learned, classical = runs["learned"][i], runs["classical"][i]
         row = int(np.argmax(np.abs(learned.targets - learned.starts)))
-        t = np.arange(learned.positions.shape[0]) * dt
         ax = axes[i, 0]
-        ax.plot(t, learned.reference[:, row], "k--", label="expert (commanded profile)")
-        ax.plot(t, classical.positions[:, row], label="classical")
-        ax.plot(t, learned.positions[:, row], label="learned")
+        # each run has its own length: the learned agents time the goal by its words
+        for run, name, style in ((classical, "classical", "C0"), (learned, "learned", "C1")):
+            t = np.arange(run.positions.shape[0]) * dt
+            ax.plot(t, run.reference[:, row], f"{style}--", label=f"{name}'s commanded profile")
+            ax.plot(t, run.positions[:, row], style, label=name)
         ax.set_title(f"episode {i}: {robot.agents[row].name}")
         ax.set_xlabel("s")
         ax.set_ylabel(robot.agents[row].joint.unit)

@@ -79,8 +79,10 @@ def test_the_ablation_shows_the_words_time_the_motion(tmp_path, capsys):
     manner = _manner_of_held_out_words()
     weights = tmp_path / "w.npz"
     dataclasses.replace(random_weights(), manner=manner, embedding_dim=1).save(weights)
-    assert eval_policy(["--weights", str(weights), "--episodes", "1", "--json"]) == 0
+    plot = tmp_path / "runs.png"
+    argv = ["--weights", str(weights), "--episodes", "1", "--json", "--plot", str(plot)]
+    assert eval_policy(argv) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["embedding_dim"] == 1
+    assert report["embedding_dim"] == 1 and plot.stat().st_size > 0  # runs of unequal length
     assert report["learned"]["slow_over_fast"] > 2.0  # 4x apart, less the settling time
     assert report["slow_over_fast_ablated"] == pytest.approx(1.0, abs=0.05)

@@ -141,6 +141,23 @@ def test_a_zero_output_is_the_classical_controller(arm: RobotModel, weights: Pol
         assert np.array_equal(trained.base, classical)  # the base it computes along, exactly
 
 
+def test_when_no_joint_moves_the_network_is_not_run(arm: RobotModel, weights: PolicyWeights):
+    """Holding (and at the end of a segment) the residual is off on every row: the fast path
+    returns the classical command it computed, without the network; one moving row runs it
+    for all, and only that row gets a residual."""
+    obs = observation(arm)
+    policy = LearnedPolicy(weights, arm.agent_names)
+    for elapsed in (0.0, 1.5, 3.0):  # not started, just ended, long ended: nothing moves
+        obs.elapsed_s[:] = elapsed
+        command = policy.command(obs)
+        assert command is policy.base and np.array_equal(command, MinimumJerkPolicy().act(obs))
+    obs.elapsed_s[2] = 0.4
+    command = policy.command(obs)
+    assert command is not policy.base
+    moved = command != MinimumJerkPolicy().act(obs)
+    assert moved[2] and not np.delete(moved, 2).any()
+
+
 def test_a_new_goal_refreshes_what_the_fast_path_caches(arm: RobotModel, weights: PolicyWeights):
     obs = observation(arm)
     policy = LearnedPolicy(weights, arm.agent_names)

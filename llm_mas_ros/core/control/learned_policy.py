@@ -337,7 +337,8 @@ class LearnedPolicy:
         self.base = np.zeros(count)  # the classical command of the last `command`'s input
         self._cube = np.zeros(count)
         self._target = np.zeros(count)
-        self._mask = np.zeros(count, dtype=bool)
+        self._mask = np.zeros(count, dtype=bool)  # duration > 0 (the segment is timed)
+        self._started = np.zeros(count, dtype=bool)  # scratch: elapsed > 0, goal target given
         self._active = np.zeros(count, dtype=bool)
         self._limits: np.ndarray | None = None
         self._goal_of: Observation | None = None
@@ -352,7 +353,10 @@ class LearnedPolicy:
         """The next command (N,) as the network gives it, saturated at the limits
         (`command_from_output`; a guard judges the rest); an array reused by the next call.
         `base` then holds the classical command of the same observation (computed along with
-        the features, which share its phase and profile), equal to `MinimumJerkPolicy.act`."""
+        the features, which share its phase and profile), equal to `MinimumJerkPolicy.act`.
+        When no row moves, the residual is off on every row (`moving`): the network is not
+        run and `base` itself is returned, so a holding arm costs a learned agent about what
+        it costs a classical one."""
         o, x = observation, self._x
         if self._limits is not o.lower:  # the group's limits: the same array every tick
             self._mid, self._half = joint_scale(o.lower, o.upper)
@@ -360,7 +364,9 @@ class LearnedPolicy:
             self._step = self.weights.output_scale * self._half
         if self._goal_version != o.goal_version or self._goal_of is not o:
             self._refresh_goal(o)
-        self._tick_features(o, x)
+        if not self._profile(o, x):
+            return self.base  # every row holds: the residual is off, the classical command
+        self._state_features(o, x)
         z = self._z[0]
         np.matmul(x.T, self._tick_w, out=z)
         h = self._activate(0, z)
@@ -372,28 +378,24 @@ class LearnedPolicy:
         command = self._command
         np.add(self._y[:, 0], self._out_b, out=command)
         command *= self._step
-        command *= self._active  # only while the segment is under way (set by _tick_features)
+        command *= self._active  # only while the segment is under way (set by _profile)
         command += self.base
         clip_into(command, o.lower, o.upper)  # see command_from_output
         return command
 
-    def _tick_features(self, o: Observation, x: np.ndarray) -> None:
-        """STATE_FEATURES of this tick into x (TICK_FEATURES, N), and the classical command
-        into `base`, with as few numpy calls as they allow (each costs ~0.5-1 us at this
-        size). The profile is `minimum_jerk_fraction`'s very sequence of operations, so `base`
-        is bit for bit the classical command."""
-        mask, target, cube, base = self._mask, self._target, self._cube, self.base
-        np.copyto(target, o.segment_target)
-        np.copyto(target, o.goal_target, where=np.isfinite(o.goal_target, out=mask))
-        np.subtract(o.position, self._mid, out=x[0])
-        np.copyto(x[1], o.velocity)
-        np.subtract(target, o.position, out=x[2])
-        np.subtract(o.segment_target, o.position, out=x[3])
+    def _profile(self, o: Observation, x: np.ndarray) -> bool:
+        """The tick's profile: segment distance x[4], phase x[7], profile x[8] and time left
+        x[9] (unscaled), the classical command into `base`, and which rows move (`_active`:
+        0 < elapsed < duration, `moving`); True when any row moves. With as few numpy calls
+        as they allow (each costs ~0.5-1 us at this size): the profile is
+        `minimum_jerk_fraction`'s very sequence of operations, so `base` is bit for bit the
+        classical command."""
+        timed, cube, base = self._mask, self._cube, self.base
         np.subtract(o.segment_target, o.segment_start, out=x[4])
-        phase, profile, rate = x[7], x[8], x[6]
+        phase, profile = x[7], x[8]
         phase.fill(1.0)
         np.divide(
-            o.elapsed_s, o.duration_s, out=phase, where=np.greater(o.duration_s, 0.0, out=mask)
+            o.elapsed_s, o.duration_s, out=phase, where=np.greater(o.duration_s, 0.0, out=timed)
         )
         clip_into(phase, 0.0, 1.0)
         np.multiply(phase, 6.0, out=profile)  # s s s (10 + s (-15 + 6 s))
@@ -406,16 +408,30 @@ class LearnedPolicy:
         np.multiply(x[4], profile, out=base)  # start + distance x fraction, within the limits
         base += o.segment_start
         clip_into(base, o.lower, o.upper)
-        np.subtract(base, o.position, out=x[5])
+        np.subtract(o.duration_s, o.elapsed_s, out=x[9])
+        np.greater(x[9], 0.0, out=self._active)  # elapsed < duration, and 0 < elapsed
+        np.logical_and(
+            self._active, np.greater(o.elapsed_s, 0.0, out=self._started), out=self._active
+        )
+        return bool(self._active.any())
+
+    def _state_features(self, o: Observation, x: np.ndarray) -> None:
+        """The rest of STATE_FEATURES into x (after `_profile`), positions scaled by the half
+        range."""
+        target, phase, rate = self._target, x[7], x[6]
+        np.copyto(target, o.segment_target)
+        np.copyto(target, o.goal_target, where=np.isfinite(o.goal_target, out=self._started))
+        np.subtract(o.position, self._mid, out=x[0])
+        np.copyto(x[1], o.velocity)
+        np.subtract(target, o.position, out=x[2])
+        np.subtract(o.segment_target, o.position, out=x[3])
+        np.subtract(self.base, o.position, out=x[5])
         np.subtract(1.0, phase, out=rate)  # 30 s^2 (1 - s)^2 * distance / duration
         rate *= phase
         np.square(rate, out=rate)
         rate *= x[4]
-        np.divide(rate, o.duration_s, out=rate, where=mask)
+        np.divide(rate, o.duration_s, out=rate, where=self._mask)
         rate *= 30.0
-        np.subtract(o.duration_s, o.elapsed_s, out=x[9])
-        np.greater(x[9], 0.0, out=self._active)  # elapsed < duration, and 0 < elapsed: `moving`
-        np.logical_and(self._active, np.greater(o.elapsed_s, 0.0, out=mask), out=self._active)
         np.maximum(x[9], 0.0, out=x[9])
         np.copyto(x[10], o.duration_s)
         x[:SCALED_FEATURES] *= self._inv_half

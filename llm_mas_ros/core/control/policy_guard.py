@@ -96,7 +96,7 @@ class GuardedPolicy:
         self._step = np.zeros(count)
 
     def act(self, observation: Observation) -> np.ndarray:
-        out, use, bad, check = self._out, self._use, self._bad, self._check
+        out, use = self._out, self._use
         np.logical_not(self.skip, out=use)
         np.logical_and(use, self.learned, out=use)
         if not use.any():
@@ -104,30 +104,37 @@ class GuardedPolicy:
         else:
             command = self.learned_policy.command(observation)
             np.copyto(out, self.learned_policy.base)  # the classical command, computed along
-            start = self._from  # the last command, or where the joint is before the first
-            np.copyto(start, self._last)
-            np.copyto(start, observation.position, where=np.isnan(start))
-            np.subtract(command, start, out=self._step)
-            np.abs(self._step, out=self._step)
-            self._allowed_step(observation)
-            np.isfinite(command, out=bad)
-            np.logical_not(bad, out=bad)
-            for judged in (
-                np.less(command, observation.lower, out=check),
-                np.greater(command, observation.upper, out=check),
-                np.greater(self._step, self._max_step, out=check),
-            ):
-                np.logical_or(bad, judged, out=bad)
-            np.logical_and(bad, use, out=bad)
-            np.logical_xor(use, bad, out=use)  # the learned rows whose command stands
-            np.copyto(out, command, where=use)
-            if bad.any():
-                self._record(observation, command, start)
+            if command is not self.learned_policy.base:  # else nothing moves: nothing to judge
+                self._judge(observation, command, use)
         np.copyto(self._last, out)
         np.copyto(self._last, np.nan, where=self.skip)
         np.copyto(self._last_elapsed, observation.elapsed_s)
         self._tick += 1
         return out
+
+    def _judge(self, observation: Observation, command: np.ndarray, use: np.ndarray) -> None:
+        """Put the learned command of the `use` rows into the output where it passes (finite,
+        within the limits, within the velocity limit of the last command); count the rest."""
+        out, bad, check = self._out, self._bad, self._check
+        start = self._from  # the last command, or where the joint is before the first
+        np.copyto(start, self._last)
+        np.copyto(start, observation.position, where=np.isnan(start, out=check))
+        np.subtract(command, start, out=self._step)
+        np.abs(self._step, out=self._step)
+        self._allowed_step(observation)
+        np.isfinite(command, out=bad)
+        np.logical_not(bad, out=bad)
+        for judged in (
+            np.less(command, observation.lower, out=check),
+            np.greater(command, observation.upper, out=check),
+            np.greater(self._step, self._max_step, out=check),
+        ):
+            np.logical_or(bad, judged, out=bad)
+        np.logical_and(bad, use, out=bad)
+        np.logical_xor(use, bad, out=use)  # the learned rows whose command stands
+        np.copyto(out, command, where=use)
+        if bad.any():
+            self._record(observation, command, start)
 
     def _allowed_step(self, observation: Observation) -> None:
         """`_max_step` = velocity limit x the time since the last command, at least a period.
