@@ -13,13 +13,22 @@ from typing import Any
 from . import latency_stats as L
 
 SCHEMA = "llm_mas_ros.latency_bench/1"
-SYSTEMS = ("tuned", "tuned_classical", "naive", "echo", "echo_all", "waitset")  # sense_act keys
+SYSTEMS = (  # sense_act keys
+    "tuned",
+    "tuned_classical",
+    "tuned_moving",
+    "tuned_classical_moving",
+    "naive",
+    "echo",
+    "echo_all",
+    "waitset",
+)
 REQUIRED = ("naive", "echo", "echo_all", "waitset")  # what tuned is compared with at every rate
 # echo_all answers a state with as many messages as the agents send: the floor of a sense->act
 # that ends at the LAST agent's command (echo's one message is the floor of a single reply).
 FLOORS = ("echo", "echo_all", "waitset")
 SECTIONS = ("systems", "sense_act", "starts", "scaling", "while_decoding", "instructions")
-# Issue 12's acceptance, at the headline rate with the reference arm: (check, limit).
+# The acceptance checks, at the headline rate with the reference arm: (check, limit).
 LIMITS = {
     "tuned/naive sense->act p50": 0.35,
     "tuned/naive sense->act p99": 0.5,
@@ -28,6 +37,9 @@ LIMITS = {
     "tuned start->ready p95 (s)": 2.0,
     "CPU per state, 7->56 agents, relative to linear": 1.0,
     "sense->act p99 while decoding / at rest": 2.0,
+    # the policies issue's: the learned agents' sense->act against the classical ones'
+    "learned/classical sense->act p50, holding": 1.2,
+    "learned/classical sense->act p50, joints moving": 1.2,
 }
 
 
@@ -89,7 +101,24 @@ def _getters(headline: str) -> dict[str, Callable[[Mapping[str, Any]], float | N
         "sense->act p99 while decoding / at rest": lambda r: r["while_decoding"][
             "p99_loaded_over_rest"
         ],
+        "learned/classical sense->act p50, holding": _over("tuned", "tuned_classical", headline),
+        "learned/classical sense->act p50, joints moving": _over(
+            "tuned_moving", "tuned_classical_moving", headline
+        ),
     }
+
+
+def _over(system: str, other: str, rate: str) -> Callable[[Mapping[str, Any]], float | None]:
+    """p50 sense->act of `system` over `other` at `rate`."""
+
+    def get(result: Mapping[str, Any]) -> float | None:
+        sense_act = result["sense_act"]
+        return L.ratio(
+            _stat(sense_act.get(system, {}).get(rate), "p50"),
+            _stat(sense_act.get(other, {}).get(rate), "p50"),
+        )
+
+    return get
 
 
 def acceptance(result: Mapping[str, Any], headline: str) -> list[dict[str, Any]]:

@@ -33,6 +33,13 @@ DEFAULT_QOS = QoSProfile(depth=10)
 PACKAGE = "llm_mas_ros.latency_bench"
 
 
+HOLD = "hold"  # a measured agent's goal: it holds where the prober's states put it
+# ...or, for the moving variants, a goal that keeps every agent inside a segment (the learned
+# policy runs its network only then) for longer than the sense->act section lasts: a move to
+# the middle of its range, from the prober's 0 (the middle of most), stated to take 120 s.
+MOVING = "move to 50% in 120 s"
+
+
 @dataclass(frozen=True)
 class System:
     """One system under test: its processes, and what a prober needs to measure it."""
@@ -48,6 +55,7 @@ class System:
     goal_topics: tuple[str, ...]  # the agents' goal topics (none for the floor)
     state_qos: QoSProfile = field(default_factory=lambda: qos.JOINT_STATES)
     command_qos: QoSProfile = field(default_factory=lambda: qos.COMMANDS)
+    goal: str = HOLD  # what every agent is told once it is matched, before it is measured
 
 
 def _remaps(namespace: str) -> tuple[tuple[str, str], ...]:
@@ -59,9 +67,15 @@ def _remaps(namespace: str) -> tuple[tuple[str, str], ...]:
 
 
 def tuned(
-    key: str, label: str, config_dir: Path, robot: RobotModel, namespace: str, rate_hz: float
+    key: str,
+    label: str,
+    config_dir: Path,
+    robot: RobotModel,
+    namespace: str,
+    rate_hz: float,
+    goal: str = HOLD,
 ) -> System:
-    """The agents process of `up`: every agent of `robot` in one process."""
+    """The agents process of `up`: every agent of `robot` in one process, told `goal`."""
     (spec,) = node_list(sim="none", config_dir=config_dir, part="agents")
     spec = dataclasses.replace(
         spec,
@@ -78,6 +92,7 @@ def tuned(
         tuple(agent.command_topic for agent in robot.agents),
         robot.joint_names,
         tuple(agent.goal_topic for agent in robot.agents),
+        goal=goal,
     )
 
 

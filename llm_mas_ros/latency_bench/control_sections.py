@@ -29,9 +29,9 @@ from .bench_settings import ARM_AGENTS, MODEL_INSTRUCTIONS, BenchSettings
 from .prober import Prober, Window
 
 FIRST_ANSWER_S = 20.0  # a matched system answers its first state within this
+HEADLINE_ONLY = ("tuned_classical", "tuned_moving", "tuned_classical_moving")  # one rate
 FALLBACK_LOG = "classical fallback"  # what the agents process logs when the guard gives up
 BUSY_CPU_S = 0.5  # CPU (s) the stand-in has used once past its imports, in its busy loop
-HOLD = "hold"  # every agent's goal while measured: it holds where it is, on the network
 
 
 @dataclass
@@ -52,7 +52,7 @@ def running(
     systems: Sequence[S.System], log_dir: Path, timeout_s: float
 ) -> Iterator[dict[str, Live]]:
     """Start `systems` together, wait until each is matched, answers a state and holds its
-    'hold' goal; stop them all on the way out (Ctrl-C included)."""
+    goal (`System.goal`); stop them all on the way out (Ctrl-C included)."""
     lives: dict[str, Live] = {}
     try:
         for system in systems:
@@ -88,7 +88,7 @@ def _wait_ready(live: Live, timeout_s: float) -> None:
         raise RuntimeError(f"{system.key} matched but answered no state in {FIRST_ANSWER_S} s")
     live.ready_s, live.first_answer_s = matched - started, answered - started
     if system.goal_topics:
-        live.goals_acked = prober.send_goals(live.node, system.goal_topics, HOLD)
+        live.goals_acked = prober.send_goals(live.node, system.goal_topics, system.goal)
 
 
 @dataclass
@@ -169,8 +169,9 @@ def describe(live: Live) -> dict[str, Any]:
 # -- sense -> act per rate ------------------------------------------------------------------
 def headline_systems(settings: BenchSettings, work: Path) -> tuple[list[S.System], str]:
     """Tuned (learned policy, like the naive build's network), tuned with the shipped
-    classical policy, naive, and the two floors, each in its namespace; and what was done to
-    the shipped weights to load them ('' for nothing)."""
+    classical policy, both once more with every joint inside a segment (holding, a learned
+    group skips its network), naive, and the floors, each in its namespace; and what was done
+    to the shipped weights to load them ('' for nothing)."""
     learned = write_config(work / "arm", 1, "learned")
     classical = write_config(work / "arm_classical", 1, "classical")
     rate = settings.headline_rate_hz
@@ -193,6 +194,24 @@ def headline_systems(settings: BenchSettings, work: Path) -> tuple[list[S.System
             "/tuned_classical",
             rate,
         ),
+        S.tuned(
+            "tuned_moving",
+            f"tuned (learned), every joint inside a segment ('{S.MOVING}'): the network runs",
+            learned.folder,
+            learned.robot,
+            "/tuned_moving",
+            rate,
+            S.MOVING,
+        ),
+        S.tuned(
+            "tuned_classical_moving",
+            f"tuned (classical), every joint inside a segment ('{S.MOVING}')",
+            classical.folder,
+            classical.robot,
+            "/tuned_classical_moving",
+            rate,
+            S.MOVING,
+        ),
         S.naive("naive", learned.robot_file, learned.robot, "/naive", rate),
         S.echo("echo", "floor: rclpy echo, EventsExecutor", joints, "/echo", waitset=False),
         S.echo(
@@ -209,7 +228,8 @@ def headline_systems(settings: BenchSettings, work: Path) -> tuple[list[S.System
 
 
 def sense_act(settings: BenchSettings, work: Path) -> dict[str, Any]:
-    """Every headline system at every rate (the classical one at the headline rate only), in
+    """Every headline system at every rate (the classical and moving variants at the headline
+    rate only), in
     `passes` rounds, each round visiting the systems in a rotated order."""
     systems, weights_note = headline_systems(settings, work)
     measured: dict[str, dict[str, Measured]] = {s.key: {} for s in systems}
@@ -217,7 +237,7 @@ def sense_act(settings: BenchSettings, work: Path) -> dict[str, Any]:
         for turn, rate in itertools.product(range(settings.passes), settings.rates_hz):
             order = systems[turn % len(systems) :] + systems[: turn % len(systems)]
             for system in order:
-                if system.key == "tuned_classical" and rate != settings.headline_rate_hz:
+                if system.key in HEADLINE_ONLY and rate != settings.headline_rate_hz:
                     continue
                 slot = measured[system.key]
                 slot[L.rate_key(rate)] = measure(

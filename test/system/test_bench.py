@@ -8,7 +8,16 @@ import sys
 
 CLI = [sys.executable, "-m", "llm_mas_ros.cli"]
 TINY = ["--quick", "--rates", "500", "--scaling", "7,14", "--seconds", "0.5"]
-SYSTEMS = {"tuned", "tuned_classical", "naive", "echo", "echo_all", "waitset"}
+SYSTEMS = {
+    "tuned",
+    "tuned_classical",
+    "tuned_moving",
+    "tuned_classical_moving",
+    "naive",
+    "echo",
+    "echo_all",
+    "waitset",
+}
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -42,7 +51,12 @@ def test_a_tiny_bench_writes_every_result(tmp_path):
     assert [p["agents"] for p in written["scaling"]["points"]] == [7, 14]
     assert written["instructions"]["fast_path"]["ok"] >= 1
     assert "skipped" in written["instructions"]["model"]  # --quick plans with the rules
-    assert {check["check"] for check in written["acceptance"]} >= {"tuned/naive sense->act p50"}
+    checks = {check["check"]: check for check in written["acceptance"]}
+    assert {
+        "tuned/naive sense->act p50",
+        "learned/classical sense->act p50, joints moving",
+    } <= set(checks)
+    assert checks["learned/classical sense->act p50, joints moving"]["value"] > 0
     report = (out / "bench.md").read_text()
     assert "| tuned | 500 |" in report and "## Acceptance" in report
     for name in ("latency_cdf.png", "scaling.png"):
