@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import select
 import signal
 import sys
 import threading
@@ -60,6 +61,24 @@ def die_with_launcher() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGINT, 0, 0, 0)
     if os.getppid() != int(launcher):  # it died before the prctl took effect
         raise SystemExit(0)
+    with contextlib.suppress(OSError, AttributeError):  # no pidfd: the signal alone
+        watched = os.pidfd_open(int(launcher))
+        threading.Thread(
+            target=_exit_after_launcher, args=(watched,), name="launcher_watch", daemon=True
+        ).start()
+
+
+ORPHAN_GRACE_S = 5.0  # after the launcher died, time for the SIGINT's clean stop (s)
+
+
+def _exit_after_launcher(watched: int) -> None:
+    """A backstop to the parent-death SIGINT: a signal that came while the process could not
+    act on it (mid-start, a non-daemon thread left behind) would leave it running under pid 1,
+    holding the ROS graph; ORPHAN_GRACE_S after the launcher's exit it leaves at once. Waits
+    on a pidfd, which turns readable when the launcher exits: an event, no polling."""
+    select.select([watched], [], [])
+    time.sleep(ORPHAN_GRACE_S)  # the clean stop normally ends the process during this
+    os._exit(0)
 
 
 def demote_thread(node: Node, nice: int) -> None:
