@@ -4,8 +4,8 @@ What differs from the tuned runtime (nodes/agents_node.py), and nothing else: it
 and node per agent, `rclpy.spin` (the SingleThreadedExecutor), default QoS (`10`: reliable,
 keep last 10) on /joint_states and its command topic, the joint looked up by name in every
 message, a new command message per step, and the learned network stepped in eager torch for
-this agent alone (naive_policy.TorchPolicy). Its agent logic is the same AgentCore, so it
-computes the same commands.
+this agent alone (core.control.torch_policy.TorchPolicy, on the CPU). Its agent logic is the
+same AgentCore, so it computes the same commands.
 
 Parameters: config/robot.yaml, and `agents` naming the one agent it runs. torch runs one
 thread: seven processes with two intra-op threads each would fight over two cores, a handicap
@@ -24,10 +24,10 @@ from std_msgs.msg import Float64MultiArray, String
 
 from ..core.control.agent import AgentGroup
 from ..core.control.learned_policy import PolicyWeights
+from ..core.control.torch_policy import TorchPolicy
 from ..core.errors import ConfigError, LlmMasError
 from ..ros.params import declare_hosted_agents, declare_robot
 from ..ros.runtime import die_with_launcher
-from .naive_policy import TorchPolicy
 
 
 class NaiveAgent(Node):

@@ -88,8 +88,8 @@ def test_copied_agents_get_their_reference_agents_type_row(two_arms):
 def test_the_naive_torch_policy_computes_the_tuned_policys_commands(arm: RobotModel):
     torch = pytest.importorskip("torch")
     from llm_mas_ros.core.control.learned_policy import LearnedPolicy
+    from llm_mas_ros.core.control.torch_policy import TorchPolicy
     from llm_mas_ros.core.language.agent_language import parse_subgoal
-    from llm_mas_ros.latency_bench.naive_policy import TorchPolicy
 
     torch.manual_seed(0)
     model = torch_model(arm.agent_names, 4, hidden=(16, 8))

@@ -238,3 +238,39 @@ def test_the_robot_schema_reads_the_policy_keys(tmp_path):
     assert control.policy_weights_path().name == "agent_policy.npz"
     with pytest.raises(Exception, match="must be one of"):
         robot_from_params({**params, "policy": "magic"}, ROBOT.urdf_xml)
+
+
+def test_policy_device_cpu_runs_numpy_and_cuda_runs_torch_on_the_gpu_or_says_why_not():
+    cpu = AgentGroup(ROBOT.agents, ROBOT)
+    assert isinstance(cpu.guard.learned_policy, LearnedPolicy) and not cpu.warnings
+    pytest.importorskip("torch")
+    from llm_mas_ros.core.control.torch_policy import TorchPolicy, cuda_available
+
+    cuda = AgentGroup(ROBOT.agents, robot_with(policy_device="cuda"))
+    available, why = cuda_available()
+    network = cuda.guard.learned_policy
+    if available:  # a GPU machine: torch there, the same commands
+        assert isinstance(network, TorchPolicy) and network.device.type == "cuda"
+    else:
+        assert isinstance(network, LearnedPolicy)
+        assert cuda.warnings == (f"policy_device cuda: {why}; the network runs on the CPU",)
+    for group in (cpu, cuda):
+        for core in group.cores:
+            core.observe(0.0, 0.0, 0.0)
+        group.core("elbow").receive_goal("move to 20 degrees", 0.0)
+        for core in group.cores:
+            core.observe(0.0, 0.0, 0.04)
+    moving = cpu.step(0.05)
+    assert np.isfinite(moving).all() and moving[2] != 0.0  # the elbow is under way
+    assert np.allclose(moving, cuda.step(0.05), atol=1e-5)
+
+
+def test_a_bad_policy_device_is_a_config_error():
+    from llm_mas_ros.core.errors import ConfigError
+    from llm_mas_ros.core.robot import param_files as P
+    from llm_mas_ros.core.robot.model import default_config_files, robot_from_params
+
+    params = P.load_parameters(default_config_files())
+    params["policy_device"] = "tpu"
+    with pytest.raises(ConfigError, match="policy_device"):
+        robot_from_params(params)

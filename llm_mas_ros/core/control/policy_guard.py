@@ -175,6 +175,23 @@ class GuardedPolicy:
         return f"a step at {speed:.4g} {unit}/s beyond the velocity limit {limit:.4g} {unit}/s"
 
 
+def _network(
+    weights: PolicyWeights, names: list[str], device: str
+) -> tuple[CommandSource, list[str]]:
+    """The learned network on `device`: numpy on the CPU, torch on a CUDA GPU (the CPU and a
+    warning when there is none)."""
+    if device == "cuda":
+        from .torch_policy import TorchPolicy, cuda_available
+
+        available, why = cuda_available()
+        if available:
+            return TorchPolicy(weights, names, "cuda"), []
+        return LearnedPolicy(weights, names), [
+            f"policy_device cuda: {why}; the network runs on the CPU"
+        ]
+    return LearnedPolicy(weights, names), []
+
+
 @dataclass(frozen=True)
 class PolicyChoice:
     """The group's policy, the kind each row runs, why a row configured learned does not
@@ -213,8 +230,10 @@ def build_policy(agents: Sequence[Agent], robot: RobotModel) -> PolicyChoice:
             learned[row] = False
             fallback_list[row] = f"the policy weights {path} were not trained for {agent.name}"
             warnings.append(f"{fallback_list[row]}: it runs the classical controller")
+    network, where = _network(weights, [agent.name for agent in agents], control.policy_device)
+    warnings += where
     guard = GuardedPolicy(
-        LearnedPolicy(weights, [agent.name for agent in agents]),
+        network,
         classical,
         learned,
         np.array([agent.joint.velocity for agent in agents]),

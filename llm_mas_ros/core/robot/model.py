@@ -178,6 +178,7 @@ class Rejoin(StrEnum):
 
 
 DEFAULT_POLICY_WEIGHTS = "agent_policy.npz"  # under share/llm_mas_ros/config/
+POLICY_DEVICES = ("cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,7 @@ class ControlSettings:
     policy_weights: str = DEFAULT_POLICY_WEIGHTS  # .npz: absolute, or under share/config
     guard_violations: int = 5
     guard_window_s: float = 1.0
+    policy_device: str = "cpu"  # where the learned network runs: cpu (numpy) or cuda (torch)
 
     def policy_of(self, agent: str) -> PolicyKind:
         """The policy agent `agent` runs: its own override, else the robot's."""
@@ -476,6 +478,15 @@ ROBOT_PARAMETERS = (
         _DEFAULT_CONTROL.policy_weights,
     ),
     ParameterSpec(
+        "policy_device",
+        ParamType.STRING,
+        "where the learned network runs: cpu (numpy, every agent of a process in one batched "
+        "call: the measured choice for a few agents) or cuda (torch on the robot's GPU; "
+        "without one, cpu and a warning)",
+        _DEFAULT_CONTROL.policy_device,
+        choices=POLICY_DEVICES,
+    ),
+    ParameterSpec(
         "policy_guard_violations",
         ParamType.INTEGER,
         "a learned agent whose commands the guard clips this often within "
@@ -661,6 +672,7 @@ def _control_from_params(values: Mapping[str, Any]) -> ControlSettings:
         policy_weights=values["policy_weights"],
         guard_violations=values["policy_guard_violations"],
         guard_window_s=values["policy_guard_window_s"],
+        policy_device=values["policy_device"],
     )
 
 
