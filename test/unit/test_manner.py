@@ -186,3 +186,25 @@ def test_the_planner_waits_as_long_as_the_slowest_tempo_for_a_goal_with_manner_w
     expected = plan_motion(parsed("move to 60 deg"), ELBOW, 0.0, ROBOT, speed_fraction=slowest)
     assert adverb.longest_s == pytest.approx(expected.duration_s)
     assert adverb.longest_s > adverb.duration_s and adverb.goal == "move to 60 deg hastily"
+
+
+def test_the_shipped_weights_read_held_out_words_and_lose_the_tempo_when_ablated():
+    """The shipped manner model on eval-policy's held-out words (none is a training word):
+    slow ones move a learned agent slower than fast ones on the same goal; zeroed, alike."""
+    from llm_mas_ros.core.sim.multi_agent_env import TRAIN_MANNER
+    from llm_mas_ros.training.eval_policy import FAST_WORDS, SLOW_WORDS
+
+    manner = PolicyWeights.load(ROBOT.control.policy_weights_path()).manner
+    assert manner is not None
+    slow = [w for w in SLOW_WORDS if " " not in w]
+    assert not (set(slow) | set(FAST_WORDS)) & set(TRAIN_MANNER)
+
+    def seconds(model, word: str) -> float:
+        fraction = model.speed_fraction(model.encode(word))
+        goal = parsed(f"move to 60 deg {word}")
+        return plan_motion(goal, ELBOW, 0.0, ROBOT, speed_fraction=fraction).duration_s
+
+    slowest_fast = max(seconds(manner, w) for w in FAST_WORDS)
+    assert min(seconds(manner, w) for w in slow) > 1.2 * slowest_fast
+    ablated = AblatedManner(manner)
+    assert len({seconds(ablated, w) for w in (*slow, *FAST_WORDS)}) == 1
