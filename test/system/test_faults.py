@@ -201,11 +201,17 @@ def test_a_standing_goal_heard_before_the_first_joint_state_is_taken_not_refused
         10.0,
         "wrist_1 with a joint state again",
     )
+    # taken: it runs the goal (from where it is, already there) to its end, no refusal
+    graph.until(
+        lambda: (
+            (status := graph.agent("wrist_1")) is not None
+            and status.goal == "move to 20 deg"
+            and status.state in (AgentState.DONE, AgentState.HOLDING)
+        ),
+        5.0,
+        f"wrist_1 done with its standing goal: {graph.agent('wrist_1')}",
+    )
     status = graph.agent("wrist_1")
-    assert status.goal == "move to 20 deg" and status.state in (
-        AgentState.DONE,
-        AgentState.HOLDING,
-    ), status
     assert status.error == "", status
 
 
