@@ -6,18 +6,11 @@ import math
 import subprocess
 import sys
 
+from llm_mas_ros.latency_bench import bench_report
+
 CLI = [sys.executable, "-m", "llm_mas_ros.cli"]
 TINY = ["--quick", "--rates", "500", "--scaling", "7,14", "--seconds", "0.5"]
-SYSTEMS = {
-    "tuned",
-    "tuned_classical",
-    "tuned_moving",
-    "tuned_classical_moving",
-    "naive",
-    "echo",
-    "echo_all",
-    "waitset",
-}
+SYSTEMS = set(bench_report.SYSTEMS)
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

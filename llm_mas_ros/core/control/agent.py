@@ -326,10 +326,10 @@ class AgentCore:
             raise SubgoalError("joint state is stale: cannot move")
         goal = parse_subgoal(text, self.agent, self.robot.poses)
         # Once per goal, here rather than in fill(): the first tick of the goal reads it.
-        embedding = self.encoder.encode(goal.manner) if self.encoder else None
-        speed = None
-        if self.reads_manner and self.encoder and embedding is not None:
-            speed = self.encoder.speed_fraction(embedding)
+        embedding, speed = None, None
+        if self.encoder:
+            embedding = self.encoder.encode(goal.manner)
+            speed = self.encoder.speed_fraction(embedding) if self.reads_manner else None
         motion = plan_motion(goal, self.agent, self._here(), self.robot, speed_fraction=speed)
         self.observation.set_goal(self.row, goal, motion.target, embedding)
         self.error = "; ".join(motion.notes)

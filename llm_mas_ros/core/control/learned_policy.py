@@ -289,9 +289,8 @@ def forward(weights: PolicyWeights, features: np.ndarray, embedding: np.ndarray)
     return y
 
 
-# Columns of `observation_features` before the skill one-hot; of those, the first
-# TICK_FEATURES change every tick, the rest only with the goal.
-NUMERIC_FEATURES = len(FEATURE_NAMES) - len(SKILL_CODES)
+# The first TICK_FEATURES columns of `observation_features` change every tick, the rest only
+# with the goal.
 TICK_FEATURES = len(STATE_FEATURES)
 
 
@@ -338,7 +337,8 @@ class LearnedPolicy:
         self._cube = np.zeros(count)
         self._target = np.zeros(count)
         self._mask = np.zeros(count, dtype=bool)  # duration > 0 (the segment is timed)
-        self._started = np.zeros(count, dtype=bool)  # scratch: elapsed > 0, goal target given
+        self._started = np.zeros(count, dtype=bool)  # scratch: elapsed > 0
+        self._goal_given = np.zeros(count, dtype=bool)  # the goal names a target (per goal)
         self._active = np.zeros(count, dtype=bool)
         self._limits: np.ndarray | None = None
         self._goal_of: Observation | None = None
@@ -420,7 +420,7 @@ class LearnedPolicy:
         range."""
         target, phase, rate = self._target, x[7], x[6]
         np.copyto(target, o.segment_target)
-        np.copyto(target, o.goal_target, where=np.isfinite(o.goal_target, out=self._started))
+        np.copyto(target, o.goal_target, where=self._goal_given)
         np.subtract(o.position, self._mid, out=x[0])
         np.copyto(x[1], o.velocity)
         np.subtract(target, o.position, out=x[2])
@@ -440,6 +440,7 @@ class LearnedPolicy:
         """Per row, from the reference features of this observation: the goal's share of the
         first layer (its numeric slots and skill, the agent type), each layer's FiLM terms
         (gamma, beta) of the embedding, and the folded bias gamma * (goal share + b) + beta."""
+        np.isfinite(o.goal_target, out=self._goal_given)
         features = observation_features(o, self.types, len(self.weights.type_names))
         goal = features[:, TICK_FEATURES:].astype(np.float64)
         first = self._bias[0]
