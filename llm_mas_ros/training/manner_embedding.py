@@ -23,6 +23,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,11 @@ def load_language_model(name: str, threads: int) -> Any:
 
     if name == "smollm2":
         return load_smollm2(device="cpu", dtype="float32", threads=threads)
+    if not (Path(name).expanduser() / "config.json").is_file():
+        raise ConfigError(
+            f"--language-model {name}: not a transformers model folder (no config.json); "
+            "give smollm2, none, or a folder saved with save_pretrained"
+        )
     return load_local(name, device="cpu", dtype="float32", threads=threads)
 
 

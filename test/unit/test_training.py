@@ -88,3 +88,11 @@ def test_train_policy_gives_the_same_weights_in_worker_processes_and_on_ray(
         assert other["demonstrations"] == report["demonstrations"]
         assert other["held_out"] == report["held_out"]
         assert all(np.array_equal(weights[k], other_weights[k]) for k in weights.files)
+
+
+def test_a_language_model_that_is_no_model_folder_is_one_error_line(tmp_path, capsys):
+    argv = [*TINY, "--language-model", str(tmp_path), "--out", str(tmp_path / "p.npz")]
+    assert train_policy(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("llm-mas-ros train-policy: error: --language-model ")
+    assert not (tmp_path / "p.npz").exists()
